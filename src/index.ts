@@ -1,0 +1,4 @@
+// Public library entry point of tsbpf.
+export { BpfError } from './errors.js';
+export * from './isa/opcodes.js';
+export * from './isa/insn.js';

@@ -1,0 +1,40 @@
+// Linux errno numbers that the bpf() syscall and the verifier report (asm-generic/errno-base.h, errno.h).
+// One table so every BpfError carries the same name and number the kernel would.
+
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  E2BIG: 7,
+  ENOEXEC: 8,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  EXDEV: 18,
+  ENODEV: 19,
+  ENOTDIR: 20,
+  EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
+  ENOSPC: 28,
+  ERANGE: 34,
+  EDEADLK: 35,
+  ENAMETOOLONG: 36,
+  ENOSYS: 38,
+  ENOTEMPTY: 39,
+  ELOOP: 40,
+  ENODATA: 61,
+  EPROTO: 71,
+  EOVERFLOW: 75,
+  EBADMSG: 74,
+  ENOTSUPP: 524,
+  EOPNOTSUPP: 95,
+  ESTALE: 116,
+} as const;
+
+export type ErrnoName = keyof typeof ERRNO;
