@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// The `tsbpf` command: dispatches to one module per verb, imported lazily so that short-lived
+// invocations (the conformance plugin runs once per test program) start quickly.
+
+import { BpfError } from '../errors.js';
+
+const USAGE = `usage: tsbpf <command> [options]
+
+commands:
+  asm FILE [-o OUT]                 assemble text (llvm-objdump or mnemonic syntax) to raw instructions
+  disasm FILE [--syntax llvm|mnemonic] [--bytes]
+                                    disassemble raw instruction bytes or assembly text
+  run FILE [--mem HEX | --mem-file F] [--trace] [--budget N]
+                                    run assembly or raw bytes, r1/r2 = input memory and its length; prints r0
+  conformance-plugin [MEM] [--interpret] [--elf]
+                                    the bpf_conformance plugin protocol: program bytes as hex on stdin
+`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  asm: async () => (await import('./asm.js')).main,
+  disasm: async () => (await import('./disasm.js')).main,
+  run: async () => (await import('./run.js')).main,
+  'conformance-plugin': async () => (await import('./conformance.js')).main,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(USAGE);
+    return cmd === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[cmd];
+  if (load === undefined) {
+    process.stderr.write(`tsbpf: unknown command '${cmd}'\n${USAGE}`);
+    return 2;
+  }
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    if (err instanceof BpfError) {
+      process.stderr.write(`tsbpf: ${err.message}\n`);
+    } else if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      process.stderr.write(`tsbpf: ${err.message}\n`);
+    } else if (err instanceof Error && err.name === 'TypeError' && /parseArgs|option/i.test(err.message)) {
+      process.stderr.write(`tsbpf: ${err.message}\n`);
+    } else {
+      process.stderr.write(`tsbpf: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    }
+    process.exitCode = 1;
+  },
+);
