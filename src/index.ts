@@ -2,3 +2,4 @@
 export { BpfError } from './errors.js';
 export * from './isa/opcodes.js';
 export * from './isa/insn.js';
+export * from './object/index.js';

@@ -13,7 +13,7 @@
 
 import { BpfError } from '../errors.js';
 import {
-  BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CALL, BPF_EXIT, BPF_FETCH, BPF_JA, BPF_JMP, BPF_JMP32, BPF_LDX,
+  BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CALL, BPF_CMPXCHG, BPF_EXIT, BPF_FETCH, BPF_JA, BPF_JMP, BPF_JMP32, BPF_LDX,
   BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_STX, OP_CALL, OP_EXIT, OP_JA, OP_JA32, OP_LDDW, classOf, modeOf, opOf,
 } from '../isa/opcodes.js';
 import { insnError, isBranch, jumpTarget, type Insn } from '../isa/insn.js';
@@ -49,7 +49,10 @@ export function subprogEntries(insns: readonly Insn[]): number[] {
 function writesReg(ins: Insn, r: number): boolean {
   const cls = classOf(ins.code);
   if (cls === BPF_ALU || cls === BPF_ALU64 || cls === BPF_LDX || ins.code === OP_LDDW) return ins.dst === r;
-  if (cls === BPF_STX && modeOf(ins.code) === BPF_ATOMIC && (ins.imm & BPF_FETCH) !== 0) return ins.src === r;
+  // Atomic fetch ops (and xchg) write the old value to src; cmpxchg writes it to r0 and only reads src.
+  if (cls === BPF_STX && modeOf(ins.code) === BPF_ATOMIC && (ins.imm & BPF_FETCH) !== 0) {
+    return ins.imm === BPF_CMPXCHG ? r === 0 : ins.src === r;
+  }
   return false;
 }
 
