@@ -70,7 +70,7 @@ const LLVM_SIZE: Record<number, string> = { [BPF_W]: '32', [BPF_H]: '16', [BPF_B
 // ---- Number formatting ----
 
 /** llvm-objdump's immediates: signed hex, `0x10`, `-0x5`. */
-export function hexSigned(n: number): string {
+function hexSigned(n: number): string {
   return n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`;
 }
 function hexSigned64(v: bigint): string {
@@ -85,7 +85,7 @@ function llvmJump(off: number): string {
   return off < 0 ? `-0x${(-off).toString(16)}` : `+0x${off.toString(16)}`;
 }
 /** bpf_conformance's immediates: small and negative numbers in decimal, the rest in hex. */
-export function mnemonicImm(imm: number): string {
+function mnemonicImm(imm: number): string {
   if ((imm < 0 && imm !== -0x80000000) || (imm >= -10 && imm <= 10)) return String(imm);
   return `0x${(imm >>> 0).toString(16)}`;
 }
