@@ -461,6 +461,13 @@ test('load() validates: bad programs never run', () => {
   throwsBpf(() => vm.load([I(0xff), EXIT]), 'EINVAL', /insn 0: unknown opcode/, 0);
 });
 
+test('a memory grown behind the space\'s back is picked up at the next run', () => {
+  const vm = new Vm();
+  const p = vm.load([I(0x7a, 10, 0, -8, 5), I(0x79, 0, 10, -8), EXIT]);
+  vm.space.memory.grow(1); // detaches the cached views without refresh()
+  assert.equal(vm.run(p), 5n);
+});
+
 test('run() takes and returns unsigned 64-bit BigInts; runRaw() returns halves', () => {
   const vm = new Vm();
   const p = vm.load([mov64r(0, 1), I(0x0f, 0, 2), EXIT]);

@@ -44,6 +44,7 @@ const REJECTS: [string, Insn[], number, RegExp][] = [
   ['lddw into r10', [...lddw(10, 1n), EXIT], 0, /r10 is read only/],
   ['atomic fetch into r10', [I(0xdb, 1, 10, 0, 0x01), EXIT], 0, /r10 is read only/],
   ['xchg into r10', [I(0xc3, 1, 10, 0, 0xe1), EXIT], 0, /r10 is read only/],
+  ['kfunc call', [I(0x85, 0, 2, 0, 1234), EXIT], 0, /kernel function calls \(call src=2\) are not supported/],
   // targets
   ['jump past the end', [mov64(0, 0), I(0x15, 0, 0, 5, 0), EXIT], 1, /jump out of range to insn 7/],
   ['jump before the start', [mov64(0, 0), I(0x1d, 0, 1, -3), EXIT], 1, /jump out of range to insn -1/],

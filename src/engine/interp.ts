@@ -129,6 +129,7 @@ export function execute(vm: Vm, p: Program): number {
   const code = p.code, dst = p.dst, src = p.src, off = p.off, imm = p.imm, imm2 = p.imm2, tgt = p.tgt;
   const len = p.length;
   const sp = vm.space;
+  if (sp.u8.buffer !== sp.memory.buffer) sp.refresh(); // the memory grew outside alloc(): views were detached
   let u8 = sp.u8, dv = sp.dv;
   const helpers = vm.helpers;
   const frameRet = vm.frameRet, frameRegs = vm.frameRegs;

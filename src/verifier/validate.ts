@@ -4,6 +4,7 @@
 // - an empty program (EINVAL) or one of more than 1,000,000 slots (E2BIG);
 // - an invalid slot (isa/insn.ts insnError), an lddw whose second slot is missing or not all zero but imm;
 // - a write to r10 (ALU/ALU64/LDX/lddw destination, or the src of an atomic fetch);
+// - a kfunc call (call src=2): tsbpf has no kernel functions;
 // - a jump, local call or lddw function reference outside the program or into the second slot of an lddw;
 // - a jump that leaves its subprogram, a subprogram whose last slot is not exit/ja (it could fall off);
 // - a subprogram with no reachable exit.
@@ -14,7 +15,7 @@
 import { BpfError } from '../errors.js';
 import {
   BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CALL, BPF_CMPXCHG, BPF_EXIT, BPF_FETCH, BPF_JA, BPF_JMP, BPF_JMP32, BPF_LDX,
-  BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_STX, OP_CALL, OP_EXIT, OP_JA, OP_JA32, OP_LDDW, classOf, modeOf, opOf,
+  BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_STX, OP_CALL, OP_EXIT, OP_JA, OP_JA32, OP_LDDW, classOf, modeOf, opOf,
 } from '../isa/opcodes.js';
 import { insnError, isBranch, jumpTarget, type Insn } from '../isa/insn.js';
 
@@ -72,6 +73,7 @@ export function validate(insns: readonly Insn[]): number[] {
     const err = insnError(ins);
     if (err !== null) bad(i, err);
     if (writesReg(ins, 10)) bad(i, 'frame pointer r10 is read only');
+    if (ins.code === OP_CALL && ins.src === BPF_PSEUDO_KFUNC_CALL) bad(i, 'kernel function calls (call src=2) are not supported');
     if (ins.code === OP_LDDW) {
       if (i + 1 >= n) bad(i, 'lddw is missing its second slot');
       const nx = insns[i + 1];
