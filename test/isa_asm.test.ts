@@ -148,6 +148,8 @@ test('alternative spellings are accepted', () => {
     ['ld_pseudo r1, 0x2, 0x7', 'lddw r1, map_value(7)'],
     ['r1 = map_value(3) + 8 ll', 'lddw r1, map_value(3)+8'],
     ['lddw r0, 18446744073709551615', 'lddw r0, -1'],
+    ['lddw r1, map_fd 3', 'r1 = map_fd(0x3) ll'],
+    ['61 21 04 00 00 00 00 00', 'ldxw r1, [r2+4]'],
     ['.insn 0x95, 0, 0, 0, 0', 'exit'],
   ];
   for (const [a, b] of same) assert.equal(hex(assemble(a)), hex(assemble(b)), `${a} vs ${b}`);

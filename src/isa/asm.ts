@@ -14,7 +14,8 @@
 //   le16/32/64 dst, be16/32/64 dst, swap16/32/64 dst (ALU64 byte swap; `bswap16` etc. accepted)
 //   ldxb/h/w/dw dst, [src+off]   ldxbsx/ldxhsx/ldxwsx dst, [src+off] (`ldxsb` etc. accepted)
 //   stb/h/w/dw [dst+off], imm    stxb/h/w/dw [dst+off], src       ([reg] means offset 0)
-//   lddw dst, imm64   lddw dst, map_fd(3)   lddw dst, map_value(3)+8   (also btf_id, func, map_idx, map_idx_value)
+//   lddw dst, imm64   lddw dst, map_fd(3)   lddw dst, map_value(3)+8   (also btf_id, func, map_idx, map_idx_value;
+//   `lddw dst, map_fd 3` accepted; the `+N` is the second slot's imm)
 //   ldabsb/h/w imm   ldindb/h/w src, imm
 //   ja +N   ja32 +N (`gotol` accepted)   jeq jgt jge jset jne jsgt jsge jlt jle jslt jsle [32] dst, src|imm, +N
 //   call N (helper; a negative N is a local call)  call helper N  call local +N|label  call runtime N (kfunc,
@@ -465,6 +466,7 @@ function parseMnemonic(toks: readonly Tok[]): Parsed | null {
     if ((c = match(rest, 'M $r , $n'))) return lddwSlots(R(0).reg, c[1] as bigint, 0);
     if ((c = match(rest, 'M $r , $k ( $n )'))) return lddwPseudo(R(0).reg, c[1] as string, c[2] as bigint, 0n);
     if ((c = match(rest, 'M $r , $k ( $n ) $o'))) return lddwPseudo(R(0).reg, c[1] as string, c[2] as bigint, c[3] as bigint);
+    if ((c = match(rest, 'M $r , $k $n'))) return lddwPseudo(R(0).reg, c[1] as string, c[2] as bigint, 0n);
     return bad('lddw takes a register and a 64-bit immediate or kind(imm)');
   }
   if ((m = /^ld(abs|ind)(b|h|w)$/.exec(name))) {
