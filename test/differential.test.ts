@@ -136,7 +136,7 @@ test('reference model agrees with hand-computed RFC 9669 values', () => {
   assert.equal(j(0x46, 1n << 63n, 0n, -0x80000000), false);
 });
 
-test('ALU and ALU64: interpreter matches the reference model on random operands', () => {
+test(`ALU and ALU64: interpreter matches the reference model on random operands (seed ${SEED})`, () => {
   const vm = new Vm();
   const g = new Gen(SEED);
   const failures: string[] = [];
@@ -163,7 +163,7 @@ test('ALU and ALU64: interpreter matches the reference model on random operands'
   assert.deepEqual(failures, [], failures.join('\n'));
 });
 
-test('JMP and JMP32: interpreter matches the reference model on random operands', () => {
+test(`JMP and JMP32: interpreter matches the reference model on random operands (seed ${SEED})`, () => {
   const vm = new Vm();
   const g = new Gen(SEED ^ 0x1234567);
   const failures: string[] = [];
