@@ -225,7 +225,9 @@ function relocateFunctions(elf: Elf, funcs: Functions, t: MapTables): void {
       }
 
       const sym = rel.sym;
-      const relWhat = `${what}, relocation ${rel.index} of '${rel.secName}' against '${sym.name || `symbol ${sym.index}`}'`;
+      // Section symbols have no name of their own: they go by their section's.
+      const symName = sym.name || (sym.type === STT_SECTION && elf.sections[sym.shndx] ? elf.sections[sym.shndx].name : `symbol ${sym.index}`);
+      const relWhat = `${what}, relocation ${rel.index} of '${rel.secName}' against '${symName}'`;
       if (sym.shndx === SHN_UNDEF) throw new BpfError('EOPNOTSUPP', `${relWhat}: extern symbols (kfuncs, ksyms, kconfig) are not supported`, i);
       if (rel.type === R_BPF_64_32) {
         if (ins.code !== OP_CALL || ins.src !== BPF_PSEUDO_CALL) throw new BpfError('EINVAL', `${relWhat}: R_BPF_64_32 on an instruction that is not a bpf-to-bpf call (opcode 0x${ins.code.toString(16)})`, i);
