@@ -13,6 +13,7 @@ import { internalMapName } from '../src/object/maps.js';
 import { sectionType } from '../src/object/sections.js';
 import { encode } from '../src/isa/insn.js';
 import { BpfError } from '../src/errors.js';
+import { validate, subprogEntries } from '../src/verifier/validate.js';
 import { BPF_MAP_TYPE as M, BPF_PROG_TYPE as P, BPF_ATTACH_TYPE as A, BPF_F_RDONLY_PROG, BPF_F_NO_PREALLOC, BPF_F_NO_COMMON_LRU, BPF_F_XDP_HAS_FRAGS } from '../src/uapi/bpf.js';
 import { PROGS_DIR, findTool, objdump, objectNames, readObject, readSource, type Dump } from './object_util.js';
 
@@ -378,5 +379,27 @@ test('not a BPF object: wrong magic, class, byte order or machine give ENOEXEC',
   ];
   for (const [bytes, re] of cases) {
     assert.throws(() => parseObject(bytes), (e: unknown) => e instanceof BpfError && e.code === 'ENOEXEC' && re.test(e.message));
+  }
+});
+
+test('calls into program sections: the callee is linked after each caller, and stays a program itself', (t) => {
+  const o = load('calls_cross_section');
+  assert.deepEqual(o.programs.map((p) => [p.name, p.section, p.functions.map((f) => `${f.name}@${f.insn}`)]), [
+    ['xdp_callee', 'xdp', ['xdp_callee@0']],
+    ['xdp_same_section', 'xdp', ['xdp_same_section@0', 'xdp_callee@3']],
+    ['tc_other_section', 'tc', ['tc_other_section@0', 'xdp_callee@3']],
+  ]);
+  if (!OBJDUMP) return t.skip('llvm-objdump not installed');
+  const d = objdump(OBJDUMP, `${PROGS_DIR}calls_cross_section.o`);
+  assert.deepEqual(checkAgainstObjdump(o, prog(o, 'xdp_same_section'), d, noData), ['xdp_same_section->xdp_callee']);
+  assert.deepEqual(checkAgainstObjdump(o, prog(o, 'tc_other_section'), d, noData), ['tc_other_section->xdp_callee']);
+});
+
+test('every linked program passes load-time validation, whose subprogram entries are the placed functions', () => {
+  for (const name of objectNames()) {
+    for (const p of load(name).programs) {
+      validate(p.insns);
+      assert.deepEqual(subprogEntries(p.insns), p.functions.map((f) => f.insn), `${name}: ${p.name}`);
+    }
   }
 });
