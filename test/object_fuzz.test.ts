@@ -130,6 +130,18 @@ test('corrupt structures give EINVAL naming the section and offset', () => {
   const xdp = elf.section('xdp')!;
   dv(b).setInt32(xdp.offset + 4, 0x0e, true); // call .text slot 15, inside sum_squares
   expectErr(b, 'EINVAL', /not the start of a function/);
+  // Relocations of store_result's map lddw (.rel.text, slot 4): moved onto its second slot, against the
+  // null (undefined) symbol, and with a type code does not use.
+  const relText = elf.section('.rel.text')!;
+  b = orig.slice();
+  dv(b).setBigUint64(relText.offset, 0x28n, true);
+  expectErr(b, 'EINVAL', /'store_result' insn 4 .*relocation on the second slot of an lddw/);
+  b = orig.slice();
+  dv(b).setUint32(relText.offset + 12, 0, true);
+  expectErr(b, 'EOPNOTSUPP', /'store_result' insn 4 .*extern symbols .* are not supported/);
+  b = orig.slice();
+  dv(b).setUint32(relText.offset + 8, 3, true);
+  expectErr(b, 'EINVAL', /against 'results': unsupported relocation type 3 in code/);
   // A code section whose size is not a whole number of instructions.
   b = orig.slice();
   dv(b).setUint32(shoff + xdp.index * 64 + 32, xdp.size - 3, true);

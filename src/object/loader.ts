@@ -212,6 +212,7 @@ function relocateFunctions(elf: Elf, funcs: Functions, t: MapTables): void {
       const rel = rels?.get(secSlot);
       const isLddw = ins.code === OP_LDDW;
       if (isLddw && i + 1 >= f.count) throw new BpfError('EINVAL', `${what}: lddw is missing its second slot`, i);
+      if (isLddw && rels?.has(secSlot + 1)) throw new BpfError('EINVAL', `${what}: relocation on the second slot of an lddw`, i + 1);
 
       if (!rel) {
         if (ins.code === OP_CALL && ins.src === BPF_PSEUDO_CALL) {
