@@ -428,9 +428,10 @@ export abstract class BpfMap {
     this.checkRead(cmd);
     this.checkLockFlag(cmd, flags);
     const k = this.stageKey(cmd, key);
+    this.why = '';
     const addr = this.sysLookup(k);
     if (addr < 0) this.raise(cmd, addr);
-    if (addr === 0) this.raise(cmd, E_NOENT, 'no such key');
+    if (addr === 0) this.raise(cmd, E_NOENT, this.why || 'no such key');
     return this.space.read(addr, this.userValueSize);
   }
 
@@ -586,7 +587,7 @@ export abstract class BpfMap {
     return { count, error: null };
   }
 
-  /** Every key/value pair in get_next_key order (convenience for dumps and tests). */
+  /** Every key/value pair in get_next_key order, skipping empty slots (for dumps and tests). */
   entries(): Array<[Uint8Array, Uint8Array]> {
     const out: Array<[Uint8Array, Uint8Array]> = [];
     let key: Uint8Array | null = null;
@@ -597,7 +598,12 @@ export abstract class BpfMap {
         if (e instanceof BpfError && e.code === 'ENOENT') return out;
         throw e;
       }
-      out.push([key, this.lookupElem(key)]);
+      try {
+        out.push([key, this.lookupElem(key)]);
+      } catch (e) {
+        // Slots of fd arrays and devmaps exist as keys but may be empty, like `bpftool map dump` skips them.
+        if (!(e instanceof BpfError && e.code === 'ENOENT')) throw e;
+      }
     }
   }
 }
