@@ -123,6 +123,7 @@ test('array: program-side lookup returns a writable pointer; user lookup sees th
   assert.equal(m.update(scratch, scratch + 8, BPF_ANY), 0);
   assert.equal(m.update(scratch, scratch + 8, BPF_NOEXIST), ERR.EEXIST);
   assert.equal(m.update(scratch, scratch + 8, 7), ERR.EINVAL);
+  assert.equal(m.update(scratch, scratch + 8, 2 ** 32), ERR.EINVAL); // a high flag bit
   assert.equal(m.delete(scratch), ERR.EINVAL);
   space.dv.setUint32(scratch, 9, true);
   assert.equal(m.update(scratch, scratch + 8, BPF_ANY), ERR.E2BIG);
@@ -235,6 +236,7 @@ test('hash: program writes through the lookup pointer; an update swaps in a fres
   space.dv.setBigUint64(scratch + 8, 5n, true);
   assert.equal(m.update(scratch, scratch + 8, BPF_NOEXIST), 0);
   assert.equal(m.update(scratch, scratch + 8, BPF_NOEXIST), ERR.EEXIST);
+  assert.equal(m.update(scratch, scratch + 8, 2 ** 33 + 1), ERR.EINVAL);
   const p = m.lookup(scratch);
   assert.ok(p > 0 && space.findRegion(p, 8, PERM_WRITE) >= 0);
   space.dv.setBigUint64(p, 77n, true);

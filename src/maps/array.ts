@@ -59,7 +59,8 @@ export class ArrayMap extends BpfMap {
 
   private doUpdate(keyAddr: number, valueAddr: number, flags: number, allCpus: boolean): number {
     const index = this.u32At(keyAddr);
-    if ((flags & ~BPF_F_LOCK) > BPF_EXIST) {
+    // flags is a u64 held in a double: anything outside 0..7 (high bits included) is unknown.
+    if (flags < 0 || flags > 7 || (flags & ~BPF_F_LOCK) > BPF_EXIST) {
       this.why = 'unknown flags';
       return E_INVAL;
     }

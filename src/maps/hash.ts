@@ -256,7 +256,8 @@ export class HashMap extends BpfMap {
 
   private doUpdate(keyAddr: number, valueAddr: number, flags: number, allCpus: boolean): number {
     const f = flags & ~BPF_F_LOCK;
-    if (f > BPF_EXIST || flags < 0) {
+    // flags is a u64 held in a double: anything outside 0..7 (high bits included) is unknown.
+    if (f > BPF_EXIST || flags < 0 || flags > 7) {
       this.why = 'unknown flags';
       return E_INVAL;
     }
