@@ -42,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   const prog = vm.load(insns);
   let addr = 0;
   if (mem !== undefined && mem.length > 0) {
+    vm.space.alloc(64); // an unmapped gap: an access just below the memory faults instead of hitting the stack
     addr = vm.space.alloc(mem.length);
     vm.space.write(addr, mem);
     vm.space.mapRegion(addr, mem.length, PERM_RW);
