@@ -230,12 +230,13 @@ test('global data: .data, .rodata, .bss and .data.custom maps with contents, nam
     // drop_port = 53, mode = 2, then bpf_printk's format string
     { name: 'global_d.rodata', section: '.rodata', type: M.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 17, maxEntries: 1, flags: BPF_F_RDONLY_PROG, ro: true, frozen: true, initial: '3500000002' + fmt },
     { name: '.data.custom', section: '.data.custom', type: M.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 6, maxEntries: 1, flags: 0, ro: false, frozen: false, initial: 'efbeadde4242' },
-    { name: 'global_d.bss', section: '.bss', type: M.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 12, maxEntries: 1, flags: 0, ro: false, frozen: false, initial: '000000000000000000000000' },
+    // last_seen at 0, scratch[4] at 8, hits at 24
+    { name: 'global_d.bss', section: '.bss', type: M.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 28, maxEntries: 1, flags: 0, ro: false, frozen: false, initial: '00'.repeat(28) },
   ]);
   const p = prog(o, 'global_data_prog');
   // Every variable the program uses is reached through a map-value reference at the variable's offset.
   const refs = new Set(p.mapRefs.map((r) => `${o.maps[r.map].section}+${r.offset}`));
-  for (const want of ['.data+0', '.data+8', '.rodata+0', '.rodata+4', '.rodata+5', '.bss+0', '.bss+8', '.data.custom+0', '.data.custom+4']) {
+  for (const want of ['.data+0', '.data+8', '.rodata+0', '.rodata+4', '.rodata+5', '.bss+0', '.bss+8', '.bss+24', '.data.custom+0', '.data.custom+4']) {
     assert.ok(refs.has(want), `no reference to ${want} (have ${[...refs].join(' ')})`);
   }
   if (!OBJDUMP) return t.skip('llvm-objdump not installed');
@@ -243,7 +244,7 @@ test('global data: .data, .rodata, .bss and .data.custom maps with contents, nam
   const vars: Record<string, { section: string; offset: number }> = {
     packet_count: { section: '.data', offset: 0 }, '.data': { section: '.data', offset: 0 },
     drop_port: { section: '.rodata', offset: 0 }, mode: { section: '.rodata', offset: 4 }, '.rodata': { section: '.rodata', offset: 0 },
-    last_seen: { section: '.bss', offset: 0 }, '.bss': { section: '.bss', offset: 0 },
+    last_seen: { section: '.bss', offset: 0 }, scratch: { section: '.bss', offset: 8 }, '.bss': { section: '.bss', offset: 0 },
     custom_a: { section: '.data.custom', offset: 0 }, custom_b: { section: '.data.custom', offset: 4 },
   };
   checkAgainstObjdump(o, p, d, (sym) => vars[sym] ?? assert.fail(`unexpected symbol ${sym}`));

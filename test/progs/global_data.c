@@ -11,7 +11,8 @@ const volatile __u32 drop_port = 53;        /* .rodata */
 const volatile __u8 mode = 2;               /* .rodata */
 static const char banner[8] = "tsbpf!!";    /* .rodata, static */
 __u64 last_seen;                            /* .bss */
-static __u32 scratch[4];                    /* .bss, static */
+__u32 scratch[4];                           /* .bss */
+static __u32 hits;                          /* .bss, static: section-relative */
 __u32 custom_a SEC(".data.custom") = 0xdeadbeef;
 __u16 custom_b SEC(".data.custom") = 0x4242;
 
@@ -25,6 +26,7 @@ int global_data_prog(struct xdp_md *ctx)
 	byte_count += data_end - data;
 	last_seen = byte_count;
 	scratch[2] = drop_port + mode;
+	hits++;
 	custom_a ^= banner[3];
 	custom_b += 1;
 	if (mode == 1)
