@@ -2,7 +2,8 @@
 // - verifyStandIn: the structural checks of verifier/validate.ts plus the map-address rewrite, in the shape
 //   of the verifier's verify() (no register tracking, no ctx rewrites: the test-run ctx below therefore
 //   holds 32-bit addresses that programs can use as they are);
-// - standInHelpers: map lookup/update/delete and a few simple helpers by Linux id;
+// - standInHelpers: map lookup/update/delete and a few simple helpers by Linux id (other known helper ids
+//   load, and stop the run with EINVAL if called);
 // - standInTestRun: BPF_PROG_TEST_RUN for XDP (xdp_md with the packet in a buffer with 256 bytes of
 //   headroom) and, for other types, ctx_in as raw bytes with data_in as the LD_ABS packet.
 // Each is replaced by the real module (src/verifier, src/helpers, src/hooks) as soon as that exists.
@@ -14,7 +15,7 @@ import { OP_CALL, BPF_CALL_HELPER, OP_LDDW } from '../isa/opcodes.js';
 import type { BpfMap } from '../maps/map.js';
 import type { HelperFn, Vm } from '../engine/vm.js';
 import type { MapRegistry } from '../maps/map.js';
-import { BPF_FUNC, BPF_PROG_TYPE, XDP_PACKET_HEADROOM, helperName } from '../uapi/bpf.js';
+import { BPF_FUNC, BPF_PROG_TYPE, HELPER_NAMES, XDP_PACKET_HEADROOM, helperName } from '../uapi/bpf.js';
 import { PERM_READ, PERM_RW } from '../vm/memory.js';
 import { applyMapAddresses } from './fixup.js';
 import type { BpfProg } from './prog.js';
@@ -37,12 +38,6 @@ export interface StandInVerifierResult {
   hasTailCall: boolean;
 }
 
-/** Helpers the stand-in table implements. */
-const STANDIN_HELPERS = new Set<number>([
-  BPF_FUNC.map_lookup_elem, BPF_FUNC.map_update_elem, BPF_FUNC.map_delete_elem, BPF_FUNC.ktime_get_ns,
-  BPF_FUNC.get_prandom_u32, BPF_FUNC.get_smp_processor_id, BPF_FUNC.ktime_get_boot_ns,
-]);
-
 export function verifyStandIn(input: StandInVerifierInput): StandInVerifierResult {
   let log = '';
   try {
@@ -56,7 +51,7 @@ export function verifyStandIn(input: StandInVerifierInput): StandInVerifierResul
     const ins = input.insns[i];
     if (ins.code === OP_LDDW) { i++; continue; }
     if (ins.code === OP_CALL && ins.src === BPF_CALL_HELPER) {
-      if (!STANDIN_HELPERS.has(ins.imm)) {
+      if (HELPER_NAMES[ins.imm] === undefined || ins.imm === 0) {
         const err = new BpfError('EINVAL', `insn ${i}: invalid func ${helperName(ins.imm)}`, i);
         (err as BpfError & { log?: string }).log = `${i}: invalid func ${helperName(ins.imm)}\n`;
         throw err;
