@@ -16,6 +16,8 @@ import type { Insn } from '../isa/insn.js';
 import { AddressSpace, PERM_RW } from '../vm/memory.js';
 import { validate } from '../verifier/validate.js';
 import { execute, predecode, type Program } from './interp.js';
+import { Jit } from './jit/runtime.js';
+import type { RunEnv } from '../helpers/env.js';
 
 export type { Program } from './interp.js';
 
@@ -31,7 +33,11 @@ export interface VmOptions {
   space?: AddressSpace;
   /** Most instructions one run may execute; unlimited by default. */
   budget?: number;
+  /** Engine that runs programs: the interpreter (default) or the WebAssembly JIT (engine/jit/). */
+  engine?: Engine;
 }
+
+export type Engine = 'interp' | 'jit';
 
 /** One executed instruction, as reported to Vm.trace. Register values are unsigned 64-bit. */
 export interface TraceEvent {
@@ -52,6 +58,8 @@ export class Vm {
   halted = false;
   /** Helper table indexed by helper id; the runtime owns it. */
   helpers: (HelperFn | undefined)[] = [];
+  /** Runtime state the helpers read (maps, clock, current hook, trace sink); see helpers/env.ts. */
+  env: RunEnv | undefined = undefined;
   budget: number | undefined;
   /** When set, called after each executed instruction (slow path; allocates). */
   trace: ((ev: TraceEvent) => void) | undefined;
@@ -78,9 +86,14 @@ export class Vm {
   packetAddr = 0;
   packetLen = 0;
 
+  /** Engine chosen at construction; a JIT run with `trace` set raises EOPNOTSUPP (trace is interpreter-only). */
+  readonly engine: Engine;
+  private jitEngine: Jit | undefined;
+
   constructor(opts: VmOptions = {}) {
     this.space = opts.space ?? new AddressSpace();
     this.budget = opts.budget;
+    this.engine = opts.engine ?? 'interp';
     this.stackBase = this.space.alloc(STACK_SIZE, 16);
     this.stackRegion = this.space.mapRegion(this.stackBase, STACK_SIZE, PERM_RW);
   }
@@ -88,7 +101,14 @@ export class Vm {
   /** Validate (verifier/validate.ts) and pre-decode a program. Throws BpfError(EINVAL, "insn N: reason"). */
   load(insns: readonly Insn[]): Program {
     validate(insns);
-    return predecode(insns, true);
+    const p = predecode(insns, true);
+    if (this.engine === 'jit') this.jit().get(p); // compile now: load-time cost and errors stay at load
+    return p;
+  }
+
+  /** The JIT of this Vm (created on first use; it allocates its scratch block in the space). */
+  jit(): Jit {
+    return (this.jitEngine ??= new Jit(this));
   }
 
   /**
@@ -112,6 +132,7 @@ export class Vm {
     L.fill(0); H.fill(0);
     L[1] = r1lo; H[1] = r1hi; L[2] = r2lo; H[2] = r2hi;
     L[10] = this.stackTop();
+    if (this.engine === 'jit') return this.jit().run(prog, r1lo, r1hi, r2lo, r2hi);
     return execute(this, prog);
   }
 
