@@ -224,7 +224,7 @@ test('trace_printk pipe format names comm, pid and cpu', () => {
     call 6
     exit`;
   assert.equal(run(vm, prog), 3n);
-  assert.match(lines[0], /^\s+curl-77 \[000\] \.\.\.\.\s+12\.345678: bpf_trace_printk: hi!$/);
+  assert.equal(lines[0], '            curl-77      [000] ....    12.345678: bpf_trace_printk: hi!');
 });
 
 test('bprintf: the kernel format rules (conversions, flags, argument count, -EINVAL cases)', () => {

@@ -71,7 +71,8 @@ export interface RunEnvOptions {
   traceSink?: (line: string) => void;
   /**
    * 'text' (default): the sink gets the formatted text only. 'pipe': the sink gets a line shaped like
-   * /sys/kernel/tracing/trace_pipe: `<comm>-<pid> [<cpu>] .... <sec>.<usec>: bpf_trace_printk: <text>`.
+   * /sys/kernel/tracing/trace_pipe: `<comm>-<pid> [<cpu>] .... <sec>.<usec>: bpf_trace_printk: <text>`
+   * (comm right-aligned in 16 columns, pid left-aligned in 7, cpu in 3 digits, the monotonic clock).
    */
   traceFormat?: 'text' | 'pipe';
   clock?: BpfClock;
@@ -177,7 +178,8 @@ export class RunEnv {
     const ns = this.clock.monotonicNs();
     const sec = Math.floor(ns / 1e9);
     const usec = Math.floor((ns % 1e9) / 1e3);
-    const task = `${this.commString()}-${this.pid}`.padStart(22);
+    // The trace_pipe layout: "%16s-%-7d [%03d] <irq/preempt flags> %5lu.%06lu: <event>: <text>".
+    const task = `${this.commString().padStart(16)}-${String(this.pid).padEnd(7)}`;
     const cpu = String(this.cpu).padStart(3, '0');
     this.traceSink(`${task} [${cpu}] .... ${String(sec).padStart(5)}.${String(usec).padStart(6, '0')}: bpf_trace_printk: ${text}`);
   }
