@@ -69,7 +69,7 @@ export class Slot {
 /** One call frame (bpf_func_state). */
 export class Frame {
   regs: Reg[];
-  /** Slot i covers bytes [-8(i+1), -8i) from the frame pointer. */
+  /** Slot i covers bytes [-8(i+1), -8i) from the frame pointer (only as long as the deepest slot used). */
   stack: (Slot | undefined)[];
   /** Instruction of the call that created this frame (-1 for the main program). */
   callsite: number;
@@ -81,7 +81,7 @@ export class Frame {
   constructor(callsite: number, subprog: number, callback = false) {
     this.regs = new Array(11);
     for (let i = 0; i < 11; i++) this.regs[i] = Reg.notInit();
-    this.stack = new Array(STACK_SLOTS);
+    this.stack = [];
     this.callsite = callsite;
     this.subprog = subprog;
     this.callback = callback;
@@ -90,7 +90,7 @@ export class Frame {
   clone(): Frame {
     const f = new Frame(this.callsite, this.subprog, this.callback);
     for (let i = 0; i < 11; i++) f.regs[i] = this.regs[i];
-    for (let i = 0; i < STACK_SLOTS; i++) f.stack[i] = this.stack[i];
+    f.stack = this.stack.slice();
     return f;
   }
 }
@@ -121,7 +121,8 @@ export class VState {
 
 /** An explored state kept at a prune point. `branches`: paths from it still being explored. */
 export interface Checkpoint {
-  state: VState;
+  /** null once dropped from the explored list (the node stays for the branch counts of its children). */
+  state: VState | null;
   branches: number;
   parent: Checkpoint | null;
 }
@@ -172,7 +173,7 @@ export function stateStr(s: VState): string {
     const parts: string[] = [];
     if (s.frames.length > 1) parts.push(`frame${fi}:`);
     f.regs.forEach((r, i) => { if (r.type !== 'NOT_INIT') parts.push(`R${i}=${regStr(r)}`); });
-    for (let i = 0; i < STACK_SLOTS; i++) {
+    for (let i = 0; i < f.stack.length; i++) {
       const sl = f.stack[i];
       if (!sl) continue;
       const off = -8 * (i + 1);
@@ -248,7 +249,8 @@ export function statesEqual(old: VState, cur: VState, exact: boolean): boolean {
     const fo = old.frames[fi], fc = cur.frames[fi];
     if (fo.callsite !== fc.callsite || fo.callback !== fc.callback) return false;
     for (let i = 0; i < 10; i++) if (!regSafe(fo.regs[i], fc.regs[i], idmap, exact)) return false;
-    for (let i = 0; i < STACK_SLOTS; i++) if (!slotSafe(fo.stack[i], fc.stack[i], idmap, exact)) return false;
+    const ns = Math.max(fo.stack.length, fc.stack.length);
+    for (let i = 0; i < ns; i++) if (!slotSafe(fo.stack[i], fc.stack[i], idmap, exact)) return false;
   }
   return true;
 }
@@ -277,7 +279,8 @@ export function joinStates(a: VState, b: VState): VState | null {
       if (r === null) return null;
       fo.regs[i] = r;
     }
-    for (let i = 0; i < STACK_SLOTS; i++) {
+    const ns = Math.max(fa.stack.length, fb.stack.length);
+    for (let i = 0; i < ns; i++) {
       const sa = fa.stack[i], sb = fb.stack[i];
       if (sa === sb) continue;
       const s = new Slot();

@@ -83,7 +83,9 @@ const MAX_VAR_SIZ = 1n << 29n;
 /** MAX_PACKET_OFF */
 const MAX_PACKET_OFF = 0xffff;
 /** Stored states per instruction before the oldest finished ones are dropped. */
-const MAX_STATES_PER_INSN = 64;
+const MAX_STATES_PER_INSN = 32;
+/** Log lines kept (older ones rotate out). */
+const LOG_MAX_LINES = 100_000;
 
 const T = BPF_MAP_TYPE;
 const F = BPF_FUNC;
@@ -147,9 +149,13 @@ class Checker {
   readonly explored = new Map<number, Checkpoint[]>();
   readonly pending: Pending[] = [];
   readonly logParts: string[] = [];
-  logLen = 0;
+  /** Lines dropped from the front of the log. */
+  logBase = 0;
   processed = 0;
   lastPc = 0;
+  jmps = 0;
+  prevJmps = 0;
+  prevProcessed = 0;
   idGen = 0;
   totalStates = 0;
   peakStates = 0;
@@ -200,10 +206,18 @@ class Checker {
 
   log(s: string): void {
     this.logParts.push(s);
-    this.logLen += s.length;
+    if (this.logParts.length > LOG_MAX_LINES) {
+      // keep the tail, like the kernel's rotating log buffer
+      const drop = this.logParts.length >> 1;
+      this.logParts.splice(0, drop);
+      this.logBase += drop;
+    }
   }
-  logPos(): number { return this.logParts.length; }
-  logReset(pos: number): void { this.logParts.length = pos; }
+  logPos(): number { return this.logBase + this.logParts.length; }
+  logReset(pos: number): void {
+    if (pos <= this.logBase) { this.logBase += this.logParts.length; this.logParts.length = 0; return; }
+    this.logParts.length = pos - this.logBase;
+  }
   logText(): string { return this.logParts.join(''); }
 
   insnText(pc: number): string {
@@ -341,29 +355,31 @@ class Checker {
     this.clearDeadRegs(st);
     let list = this.explored.get(pc);
     if (list === undefined) { list = []; this.explored.set(pc, list); }
-    let loopAncestor = false;
+    let inLoop = false;
     for (let i = 0; i < list.length; i++) {
       const c = list[i];
       if (c.branches > 0) {
-        // still being explored: on the current path this is a loop back-edge
-        if (this.isAncestor(c, st)) {
-          loopAncestor = true;
-          if (statesEqual(c.state, st, true)) reject('EINVAL', `infinite loop detected at insn ${pc}`);
-        }
+        // still being explored: reaching it again means a loop (DFS finishes paths below a merge point
+        // before the pending sibling that joins them arrives); the same state again is an endless loop
+        inLoop = true;
+        if (statesEqual(c.state!, st, true) && this.isAncestor(c, st)) reject('EINVAL', `infinite loop detected at insn ${pc}`);
         continue;
       }
-      if (statesEqual(c.state, st, false)) return true;
+      if (statesEqual(c.state!, st, false)) return true;
     }
+    // inside a loop, keep a checkpoint only every few instructions and jumps (as the kernel does)
+    if (inLoop && (this.processed - this.prevProcessed < 8 || this.jmps - this.prevJmps < 2)) return false;
+    this.prevProcessed = this.processed;
+    this.prevJmps = this.jmps;
     // Merge point with finished paths that differ only in scalars: continue with their join, which covers
     // both, so that chains of if/else do not multiply the paths (not at loop heads: loops are unrolled).
-    if (!loopAncestor) {
+    if (!inLoop) {
       for (let i = list.length - 1; i >= 0; i--) {
         const c = list[i];
-        if (c.branches > 0) continue;
-        const j = joinStates(c.state, st);
+        const j = joinStates(c.state!, st);
         if (j === null) continue;
         for (let fi = 0; fi < st.frames.length; fi++) st.frames[fi] = j.frames[fi];
-        list.splice(i, 1);
+        list.splice(i, 1)[0].state = null;
         break;
       }
     }
@@ -376,8 +392,10 @@ class Checker {
     this.totalStates++;
     if (list.length > this.maxStatesPerInsn) this.maxStatesPerInsn = list.length;
     if (list.length > MAX_STATES_PER_INSN) {
+      // forget the oldest (finished first): only pruning and endless-loop detection get weaker
       const k = list.findIndex((c) => c.branches === 0);
-      if (k >= 0) list.splice(k, 1);
+      const [gone] = list.splice(k >= 0 ? k : 0, 1);
+      gone.state = null;
     }
     return false;
   }
@@ -771,6 +789,7 @@ class Checker {
     const d = this.readReg(f, ins.dst);
     const s = x ? this.readReg(f, ins.src) : Reg.scalar(constBounds(BigInt(ins.imm)));
     const target = jumpTarget(ins, pc);
+    this.jmps++;
     let taken = -1;
     if (!d.isPtr && !s.isPtr) taken = branchTaken(op, d.b, s.b, is64);
     else if (is64 && (op === BPF_JEQ || op === BPF_JNE) && (d.isPtr !== s.isPtr)) {
