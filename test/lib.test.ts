@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import { BpfObject } from '../src/lib/index.js';
 import { BpfRuntime } from '../src/syscall/index.js';
 import { BpfError } from '../src/errors.js';
+import { PROGS_DIR } from './object_util.js';
+import { tcp4 } from './lib_util.js';
 import { BPF_MAP_TYPE as MT, BPF_NOEXIST, XDP_DROP, XDP_PASS } from '../src/uapi/bpf.js';
 
-const PROGS = new URL('../../test/progs/', import.meta.url).pathname;
+const PROGS = PROGS_DIR;
 
 const errno = (code: string, re?: RegExp) => (e: unknown): boolean => {
   assert.ok(e instanceof BpfError, `expected BpfError, got ${String(e)}`);
@@ -17,25 +19,6 @@ const errno = (code: string, re?: RegExp) => (e: unknown): boolean => {
   if (re) assert.match(e.message, re);
   return true;
 };
-
-/** Ethernet + IPv4 (no options) + TCP, `payload` bytes of data; ports and addresses given. */
-export function tcp4(sport: number, dport: number, payload = 0): Uint8Array {
-  const len = 14 + 20 + 20 + payload;
-  const b = new Uint8Array(len);
-  const dv = new DataView(b.buffer);
-  b.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2], 0);
-  dv.setUint16(12, 0x0800);
-  b[14] = 0x45;
-  dv.setUint16(16, 20 + 20 + payload);
-  b[22] = 64;
-  b[23] = 6; // TCP
-  b.set([10, 0, 0, 1], 26);
-  b.set([10, 0, 0, 2], 30);
-  dv.setUint16(34, sport);
-  dv.setUint16(36, dport);
-  b[46] = 5 << 4;
-  return b;
-}
 
 const u64 = (b: Uint8Array | undefined, off = 0): bigint => {
   assert.ok(b !== undefined);

@@ -14,6 +14,12 @@ commands:
                                     run assembly or raw bytes, r1/r2 = input memory and its length; prints r0
   conformance-plugin [MEM] [--interpret] [--elf]
                                     the bpf_conformance plugin protocol: program bytes as hex on stdin
+  prog show OBJ [--json]            programs and maps of a clang-built object
+  prog dump OBJ --prog NAME [--xlated] [--source]
+                                    disassembly as in the object or after the load-time rewrites
+  prog run OBJ --prog NAME [--data-in F] [--data-out F] [--ctx-in F] [--repeat N] [--map-dump NAME]...
+           [--json] [--trace-pipe]  BPF_PROG_TEST_RUN: return value, average duration, output, maps
+  map dump OBJ --map NAME [--json]  a map's contents after loading the object
 `;
 
 type Command = (args: string[]) => Promise<number>;
@@ -23,6 +29,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   disasm: async () => (await import('./disasm.js')).main,
   run: async () => (await import('./run.js')).main,
   'conformance-plugin': async () => (await import('./conformance.js')).main,
+  prog: async () => (await import('./prog.js')).main,
+  map: async () => (await import('./map.js')).main,
 };
 
 async function main(argv: string[]): Promise<number> {
