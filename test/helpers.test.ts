@@ -12,7 +12,7 @@ import { BPF_MAP_TYPE, BPF_PROG_TYPE } from '../src/uapi/bpf.js';
 import { PERM_READ } from '../src/vm/memory.js';
 import { attachEnv, implementedHelperIds } from '../src/helpers/table.js';
 import { helperProto, allHelperProtos } from '../src/helpers/protos.js';
-import { ManualClock, prandomNext, seedPrandom, REDIRECT_IFINDEX, REDIRECT_MAP, type RunEnv, type RunEnvOptions } from '../src/helpers/env.js';
+import { hostClock, ManualClock, prandomNext, seedPrandom, REDIRECT_IFINDEX, REDIRECT_MAP, type RunEnv, type RunEnvOptions } from '../src/helpers/env.js';
 import { bprintf } from '../src/helpers/printk.js';
 import { runProgram } from '../src/hooks/types.js';
 import { xdpTestRun } from '../src/hooks/xdp.js';
@@ -139,6 +139,20 @@ test('ktime_get_ns / boot_ns / coarse_ns read the env clock as full 64-bit value
   assert.equal(run(vm, 'call 160\nexit'), 5_000_000_000_000n);
   clock.advance(10);
   assert.equal(run(vm, 'call 5\nexit'), 5_000_000_123_466n);
+});
+
+test('hostClock is strictly increasing and follows host time', () => {
+  const c = hostClock(0);
+  let prev = c.monotonicNs();
+  for (let i = 0; i < 1000; i++) {
+    const v = c.monotonicNs();
+    assert.ok(v > prev);
+    prev = v;
+  }
+  const t0 = performance.now();
+  while (performance.now() - t0 < 5) { /* busy wait 5 ms */ }
+  for (let i = 0; i < 300; i++) prev = c.monotonicNs();
+  assert.ok(prev >= 5_000_000, `clock advanced only to ${prev} ns`);
 });
 
 test('get_prandom_u32 is the kernel LFSR113 (prandom_u32_state) over a seeded state', () => {
