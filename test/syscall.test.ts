@@ -412,9 +412,43 @@ test('bpf(cmd, attr) dispatches by number and name; unknown commands are EINVAL'
   assert.throws(() => rt.bpf(12345, {}), errno('EINVAL'));
 });
 
-test('read-only-for-programs maps reject program writes at run time', () => {
+test('verifier rejections: EACCES with the log (read-only map write, uninitialised register), unknown helper EINVAL by name', () => {
   const rt = new BpfRuntime();
   const ro = arrayMap(rt, { mapFlags: BPF_F_RDONLY_PROG });
-  const fd = rt.progLoad({ progType: PT.BPF_PROG_TYPE_XDP, insns: bumpProg(ro), license: 'GPL' });
-  assert.throws(() => rt.progTestRun({ progFd: fd, dataIn: PKT }), errno('EFAULT'));
+  const a = { progType: PT.BPF_PROG_TYPE_XDP, insns: bumpProg(ro), license: 'GPL', logLevel: 1, logSize: 1 << 16 } as Parameters<BpfRuntime['progLoad']>[0];
+  assert.throws(() => rt.progLoad(a), errno('EACCES', /write into map forbidden/));
+  assert.match(a.logBuf!, /write into map forbidden/);
+  assert.throws(() => rt.progLoad({ progType: PT.BPF_PROG_TYPE_XDP, insns: assemble('r0 = r5\nexit'), license: 'GPL' }), errno('EACCES', /R5 !read_ok/));
+  assert.throws(() => rt.progLoad({ progType: PT.BPF_PROG_TYPE_XDP, insns: assemble('call 211\nexit'), license: 'GPL' }), errno('EINVAL', /cgrp_storage_delete/));
+  // gpl_only helpers need a GPL-compatible license
+  assert.throws(() => rt.progLoad({ progType: PT.BPF_PROG_TYPE_KPROBE, insns: assemble('r1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\ncall 113\nr0 = 0\nexit'), license: 'MIT' }), errno('EINVAL', /GPL/));
+  // nothing was left behind by the failed loads
+  assert.throws(() => rt.progGetNextId({ startId: 0 }), errno('ENOENT'));
+});
+
+test('PROG_TEST_RUN of a type without a test run in the kernel is ENOTSUPP; ctx_in/ctx_out for XDP', () => {
+  const rt = new BpfRuntime();
+  const kp = rt.progLoad({ progType: PT.BPF_PROG_TYPE_KPROBE, insns: RET2, license: 'GPL' });
+  assert.throws(() => rt.progTestRun({ progFd: kp }), errno('ENOTSUPP'));
+  const xdp = rt.progLoad({ progType: PT.BPF_PROG_TYPE_XDP, insns: assemble('r0 = *(u32 *)(r1 + 12)\nexit'), license: 'GPL' });
+  const ctx = new Uint8Array(24);
+  new DataView(ctx.buffer).setUint32(4, PKT.length, true); // data_end = len
+  new DataView(ctx.buffer).setUint32(12, 1, true); // ingress_ifindex lo
+  const r = rt.progTestRun({ progFd: xdp, dataIn: PKT, ctxIn: ctx });
+  assert.equal(r.retval, 1);
+  assert.equal(r.ctxOut?.length, 24);
+});
+
+test('tail calls go through the runtime program table: slot program runs, empty slot falls through', () => {
+  const rt = new BpfRuntime();
+  const pa = rt.mapCreate({ mapType: MT.BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 4 });
+  const target = rt.progLoad({ progType: PT.BPF_PROG_TYPE_XDP, insns: assemble('r0 = 3\nexit'), license: 'GPL' });
+  const caller = rt.progLoad({
+    progType: PT.BPF_PROG_TYPE_XDP, license: 'GPL',
+    insns: withMap(pa, BPF_PSEUDO_MAP_FD, 'r1 = r6\nr3 = 2\ncall 12\nr0 = 1\nexit', 'r6 = r1')
+      .map((i, k) => (k === 1 ? { ...i, dst: 2 } : i)),
+  });
+  assert.equal(rt.progTestRun({ progFd: caller, dataIn: PKT }).retval, 1); // slot 2 empty: falls through
+  rt.mapUpdateElem({ mapFd: pa, key: u32le(2), value: u32le(target) });
+  assert.equal(rt.progTestRun({ progFd: caller, dataIn: PKT }).retval, 3);
 });

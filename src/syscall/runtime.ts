@@ -22,7 +22,7 @@ import {
 } from '../maps/index.js';
 import {
   BPF_CMD, BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_STRICT_ALIGNMENT, BPF_F_ANY_ALIGNMENT, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS,
-  BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, BPF_PROG_TYPE,
+  BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, BPF_PROG_TYPE, progTypeName,
 } from '../uapi/bpf.js';
 import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, OP_LDDW } from '../isa/opcodes.js';
 import type { LineInfo } from '../object/loader.js';
@@ -30,7 +30,9 @@ import { FMODE_READ, FMODE_RW, FMODE_WRITE, FdTable, type FdEntry } from './fdta
 import { PinFs } from './pins.js';
 import { BpfProg, licenseIsGplCompatible } from './prog.js';
 import { resolvePseudoLdimm64 } from './fixup.js';
-import { standInHelpers, standInTestRun, verifyStandIn } from './standin.js';
+import { verify } from '../verifier/verifier.js';
+import { attachEnv, helperProto, type RunEnv, type RunEnvOptions } from '../helpers/index.js';
+import { progTypeOps, testRun } from '../hooks/index.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Attributes and results.
@@ -165,6 +167,8 @@ export interface RuntimeOptions {
   budget?: number;
   /** Collect run_cnt / run_time_ns (the kernel's bpf_stats_enabled). On by default. */
   stats?: boolean;
+  /** Helper environment: clock, PRNG seed, current task, devices, trace_printk format ('text' or 'pipe'). */
+  env?: Omit<RunEnvOptions, 'traceSink'>;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -183,12 +187,6 @@ const BPF_LOG_FIXED = 8;
 /** BPF_COMPLEXITY_LIMIT_INSNS: most instructions a (privileged) program may have. */
 const BPF_COMPLEXITY_LIMIT_INSNS = 1_000_000;
 const INT_MAX = 0x7fffffff;
-
-/** Program types this runtime can load (those src/hooks implements). */
-const SUPPORTED_PROG_TYPES = new Set<number>([
-  BPF_PROG_TYPE.BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE.BPF_PROG_TYPE_KPROBE, BPF_PROG_TYPE.BPF_PROG_TYPE_TRACEPOINT,
-  BPF_PROG_TYPE.BPF_PROG_TYPE_XDP,
-]);
 
 /** Which attr fields each command reads; anything else must be zero (CHECK_ATTR). */
 const ATTR_FIELDS: Record<string, readonly string[]> = {
@@ -245,6 +243,8 @@ export class BpfRuntime {
   readonly space: AddressSpace;
   readonly registry: MapRegistry;
   readonly vm: Vm;
+  /** What helpers see: maps, clock, task, trace sink, tail-call state. */
+  readonly env: RunEnv;
   readonly fds = new FdTable<BpfMap, BpfProg>();
   readonly pins = new PinFs<BpfMap, BpfProg>();
   /** Collect run statistics (run_cnt, run_time_ns). */
@@ -261,7 +261,9 @@ export class BpfRuntime {
     this.space = new AddressSpace();
     this.registry = new MapRegistry(this.space, { nCpus: opts.nCpus });
     this.vm = new Vm({ space: this.space, budget: opts.budget });
-    this.vm.helpers = standInHelpers(this.registry);
+    this.env = attachEnv(this.vm, this.registry, { ...opts.env, traceSink: (line) => void this.tracePipe.push(line) });
+    // A prog-array slot holds a BpfProg; tail calls continue in its pre-decoded program.
+    this.env.resolveProg = (ref) => (ref instanceof BpfProg ? ref.program : null);
     this.stats = opts.stats ?? true;
     this.registry.resolveProgFd = (fd) => this.progFromFd('BPF_MAP_UPDATE_ELEM', fd);
     this.registry.resolveMapFd = (fd) => this.mapFromFd('BPF_MAP_UPDATE_ELEM', fd);
@@ -481,7 +483,8 @@ export class BpfRuntime {
     }
     const type = u32(cmd, 'prog_type', attr.progType);
     const expectedAttachType = u32(cmd, 'expected_attach_type', attr.expectedAttachType);
-    if (!SUPPORTED_PROG_TYPES.has(type)) fail('EINVAL', `${cmd}: program type ${type} is not supported`);
+    const ops = progTypeOps(type, expectedAttachType);
+    if (ops === undefined) fail('EINVAL', `${cmd}: program type ${progTypeName(type)} is not supported`);
     if ((progFlags & BPF_F_SLEEPABLE) !== 0) fail('EINVAL', `${cmd}: only fentry/fexit/fmod_ret, lsm, iter, uprobe and struct_ops programs can be sleepable`);
     if ((progFlags & BPF_F_XDP_HAS_FRAGS) !== 0 && type !== BPF_PROG_TYPE.BPF_PROG_TYPE_XDP) {
       fail('EINVAL', `${cmd}: BPF_F_XDP_HAS_FRAGS is only for XDP programs`);
@@ -510,8 +513,9 @@ export class BpfRuntime {
     try {
       const resolved = resolvePseudoLdimm64(insns, (fd) => this.mapFromFd(cmd, fd), attr.fdArray);
       used = resolved.usedMaps;
-      result = verifyStandIn({
-        insns: resolved.insns, maps: resolved.usedMaps, gpl: licenseIsGplCompatible(license), logLevel, progFlags, progType: type,
+      result = verify({
+        insns: resolved.insns, maps: resolved.usedMaps, progType: ops, helperProto, gpl: licenseIsGplCompatible(license),
+        logLevel, progFlags,
       });
     } catch (e) {
       if (e instanceof BpfError) {
@@ -529,7 +533,8 @@ export class BpfRuntime {
         fail('EINVAL', `${cmd}: prog array '${m.name}' (id ${m.id}) is owned by program type ${m.ownerType}, not ${type}`);
       }
     }
-    const program = this.vm.load(result.insns);
+    // The verifier checked the program; pre-decode its translation without checking again.
+    const program = this.vm.loadUnchecked(result.insns);
     const prog = new BpfProg({
       id: this.nextProgId++, type, expectedAttachType, name, license, progFlags, insns: insns.map((i) => ({ ...i })),
       xlated: result.insns, program, usedMaps: used, usedHelpers: result.usedHelpers, stackDepth: result.stackDepth,
@@ -544,30 +549,20 @@ export class BpfRuntime {
     const cmd = 'BPF_PROG_TEST_RUN';
     checkAttr(cmd, attr);
     const prog = this.progFromFd(cmd, attr.progFd);
-    const repeat = Math.max(1, u32(cmd, 'repeat', attr.repeat));
-    if ((attr.flags ?? 0) !== 0) fail('EINVAL', `${cmd}: unknown flags 0x${(attr.flags ?? 0).toString(16)}`);
-    if ((attr.cpu ?? 0) !== 0) fail('EINVAL', `${cmd}: cpu needs BPF_F_TEST_RUN_ON_CPU, which ${prog.typeName} programs do not take`);
-    if ((attr.batchSize ?? 0) !== 0) fail('EINVAL', `${cmd}: batch_size is only for XDP live frames`);
-    const out = standInTestRun(this.vm, prog, { dataIn: attr.dataIn, ctxIn: attr.ctxIn, repeat });
+    const repeat = u32(cmd, 'repeat', attr.repeat);
+    const out = testRun(this.vm, prog, {
+      dataIn: attr.dataIn, dataSizeOut: attr.dataSizeOut, ctxIn: attr.ctxIn, ctxSizeOut: attr.ctxSizeOut,
+      ctxOut: attr.ctxIn !== undefined || attr.ctxSizeOut !== undefined, repeat, flags: attr.flags, cpu: attr.cpu,
+      batchSize: attr.batchSize,
+    });
     if (this.stats) {
-      prog.runCnt += repeat;
-      prog.runTimeNs += out.durationNs * repeat;
+      const runs = Math.max(1, repeat);
+      prog.runCnt += runs;
+      prog.runTimeNs += out.duration * runs;
     }
-    const full = out.dataOut;
-    let dataOut = full;
-    let nospc = false;
-    if (attr.dataSizeOut !== undefined && full.length > attr.dataSizeOut) {
-      dataOut = full.slice(0, attr.dataSizeOut);
-      nospc = true;
-    }
-    let ctxOut = out.ctxOut;
-    if (ctxOut !== null && attr.ctxSizeOut !== undefined && ctxOut.length > attr.ctxSizeOut) {
-      ctxOut = ctxOut.slice(0, attr.ctxSizeOut);
-      nospc = true;
-    }
-    const res: TestRunResult = { retval: out.retval, duration: out.durationNs, dataOut, dataSizeOut: full.length, ctxOut };
-    if (nospc) {
-      const err = new BpfError('ENOSPC', `${cmd}: output (${full.length} bytes of data) does not fit the given buffer`);
+    const res: TestRunResult = { retval: out.retval, duration: out.duration, dataOut: out.dataOut, dataSizeOut: out.dataSizeOut, ctxOut: out.ctxOut };
+    if (out.error !== null) {
+      const err = new BpfError(out.error.code, `${cmd}: ${out.error.message.replace(/^[A-Z0-9]+: /, '')}`);
       (err as BpfError & { result?: TestRunResult }).result = res;
       throw err;
     }
