@@ -8,8 +8,8 @@ import { BpfObject } from '../src/lib/index.js';
 import { BpfRuntime } from '../src/syscall/index.js';
 import { BpfError } from '../src/errors.js';
 import { PROGS_DIR } from './object_util.js';
-import { tcp4 } from './lib_util.js';
-import { BPF_MAP_TYPE as MT, BPF_NOEXIST, XDP_DROP, XDP_PASS } from '../src/uapi/bpf.js';
+import { tcp4, udp4, vlanTag } from './lib_util.js';
+import { BPF_MAP_TYPE as MT, BPF_NOEXIST, XDP_DROP, XDP_PASS, XDP_TX } from '../src/uapi/bpf.js';
 
 const PROGS = PROGS_DIR;
 
@@ -168,4 +168,68 @@ test('a program the runtime cannot load fails the whole load naming it; close() 
   assert.throws(() => obj.load(), errno('EINVAL', /already loaded/));
   obj.close();
   assert.throws(() => rt.progGetNextId({ startId: 0 }), errno('ENOENT'));
+});
+
+test('xdp_parser with helpers: UDP echo is sent back with MACs swapped, discard is trimmed, VLAN 100 is popped', () => {
+  const obj = BpfObject.open(`${PROGS}xdp_parser.o`).load();
+  const prog = obj.program('xdp_parser');
+  const echo = udp4(5000, 7, 20);
+  const r1 = prog.testRun({ dataIn: echo });
+  assert.equal(r1.retval, XDP_TX);
+  assert.deepEqual([...r1.dataOut.subarray(0, 6)], [...echo.subarray(6, 12)]);
+  assert.deepEqual([...r1.dataOut.subarray(6, 12)], [...echo.subarray(0, 6)]);
+  assert.deepEqual([...r1.dataOut.subarray(12)], [...echo.subarray(12)]);
+  const discard = udp4(5000, 9, 100);
+  const r2 = prog.testRun({ dataIn: discard });
+  assert.equal(r2.retval, XDP_PASS);
+  assert.equal(r2.dataOut.length, 64); // bpf_xdp_adjust_tail down to TRIM_TO
+  assert.deepEqual([...r2.dataOut], [...discard.subarray(0, 64)]);
+  const tagged = vlanTag(tcp4(1, 80), 100);
+  const r3 = prog.testRun({ dataIn: tagged });
+  assert.equal(r3.retval, XDP_PASS);
+  assert.deepEqual([...r3.dataOut], [...tcp4(1, 80)]); // bpf_xdp_adjust_head(+4) after moving the MACs
+  assert.equal(obj.map('proto_stats').getNumber(5), 1n, 'SLOT_VLAN');
+  const other = vlanTag(tcp4(1, 80), 200);
+  assert.deepEqual([...prog.testRun({ dataIn: other }).dataOut], [...other]); // only VLAN 100 is popped
+});
+
+test('maps_btf use_maps: every map type touched, ring buffer record, queue/stack, inner map, tail call into slot 1', () => {
+  const obj = BpfObject.open(`${PROGS}maps_btf.o`).load({ pinRoot: '/sys/fs/bpf/t' });
+  const r = obj.program('use_maps').testRun({ dataIn: new Uint8Array(60) });
+  assert.equal(r.retval, XDP_PASS); // tail_one's verdict
+  // counters[0] by use_maps, counters[1] by tail_one (reached through the tail call)
+  assert.equal(obj.map('counters').getNumber(0), 1n);
+  assert.equal(obj.map('counters').getNumber(1), 1n);
+  assert.equal(obj.map('flows').entries().length, 1);
+  assert.deepEqual([...obj.map('lru_cache').get(9n)!], [7, 0, 0, 0]);
+  assert.deepEqual([...obj.map('work_queue').pop()!], [7, 0, 0, 0]);
+  assert.equal(obj.map('work_queue').pop(), undefined);
+  assert.equal(obj.map('undo_stack').getNumber(null), 9n);
+  assert.equal(obj.map('inner_a').getNumber(0), 1n); // through outer_array[0]
+  const records: Uint8Array[] = [];
+  assert.equal(obj.map('events').consume((rec) => records.push(rec)), 1);
+  assert.equal(records[0].length, 16); // struct flow_key
+  // with the slot emptied, the tail call falls through and use_maps returns XDP_PASS itself
+  obj.map('jump_table').delete(1);
+  assert.equal(obj.program('use_maps').testRun({ dataIn: new Uint8Array(60) }).retval, XDP_PASS);
+  assert.equal(obj.map('counters').getNumber(1), 1n);
+  // and pointing slot 1 at tail_two makes the verdict XDP_DROP
+  obj.map('jump_table').set(1, obj.program('tail_two'));
+  assert.equal(obj.program('use_maps').testRun({ dataIn: new Uint8Array(60) }).retval, XDP_DROP);
+});
+
+test('setInitialValue configures .rodata before load; trace_printk output reaches the trace pipe', () => {
+  const obj = BpfObject.open(`${PROGS}global_data.o`);
+  const ro = obj.map('global_d.rodata');
+  const cfg = ro.initialValue!.slice();
+  cfg[4] = 1; // mode = 1: the program prints, and drop_port + mode != 55 -> XDP_DROP
+  ro.setInitialValue(cfg);
+  assert.throws(() => ro.setInitialValue(new Uint8Array(3)), errno('EINVAL', /value_size/));
+  assert.throws(() => obj.map('global_d.data').setInitialValue(new Uint8Array(3)), errno('EINVAL'));
+  obj.load();
+  assert.throws(() => ro.setInitialValue(cfg), errno('EBUSY'));
+  assert.equal(ro.get(0)![4], 1);
+  const r = obj.program('global_data_prog').testRun({ dataIn: new Uint8Array(64) });
+  assert.equal(r.retval, XDP_DROP);
+  assert.deepEqual(obj.runtime!.tracePipe, ['mode one 6']);
 });

@@ -18,3 +18,25 @@ export function tcp4(sport: number, dport: number, payload = 0): Uint8Array {
   b[46] = 5 << 4;
   return b;
 }
+
+/** Ethernet + IPv4 + UDP with `payload` bytes (0xab). */
+export function udp4(sport: number, dport: number, payload = 0): Uint8Array {
+  const b = tcp4(sport, dport, payload - 12);
+  const dv = new DataView(b.buffer);
+  b[23] = 17; // UDP
+  dv.setUint16(16, 20 + 8 + payload);
+  dv.setUint16(38, 8 + payload); // udp length
+  b.fill(0xab, 14 + 20 + 8);
+  return b;
+}
+
+/** Insert an 802.1Q tag with VLAN id `vid` after the MAC addresses. */
+export function vlanTag(pkt: Uint8Array, vid: number): Uint8Array {
+  const out = new Uint8Array(pkt.length + 4);
+  out.set(pkt.subarray(0, 12), 0);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(12, 0x8100);
+  dv.setUint16(14, vid);
+  out.set(pkt.subarray(12), 16);
+  return out;
+}

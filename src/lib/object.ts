@@ -132,6 +132,8 @@ export class BpfMapHandle {
   reused = false;
   /** Where the map is pinned, when it is. */
   pinPath: string | undefined;
+  /** Initial contents set before load (bpf_map__set_initial_value), for global data maps. */
+  private initial: Uint8Array | undefined;
 
   constructor(object: BpfObject, spec: MapSpec) {
     this.object = object;
@@ -148,6 +150,30 @@ export class BpfMapHandle {
   private rt(): BpfRuntime {
     if (this.fd < 0) fail('ENOENT', `map '${this.name}' is not created (load the object first)`);
     return this.object.runtime!;
+  }
+
+  /**
+   * Replace a global data map's initial contents before load (libbpf's bpf_map__set_initial_value): how
+   * `const volatile` configuration in .rodata is set. EBUSY after load, EINVAL for a size mismatch or a map
+   * that is not global data.
+   */
+  setInitialValue(bytes: Uint8Array): void {
+    if (this.object.loaded || this.fd >= 0) fail('EBUSY', `map '${this.name}': initial value can only be set before load`);
+    if (this.spec.initial === undefined) fail('EINVAL', `map '${this.name}' is not a global data map`);
+    if (bytes.length !== this.spec.valueSize) fail('EINVAL', `map '${this.name}': initial value is ${bytes.length} bytes, value_size is ${this.spec.valueSize}`);
+    this.initial = bytes.slice();
+  }
+
+  /** The initial contents load() writes (global data maps). */
+  get initialValue(): Uint8Array | undefined {
+    return this.initial ?? this.spec.initial;
+  }
+
+  /** Ring buffers: hand every committed record to `cb`, oldest first (ring_buffer__consume); returns how many. */
+  consume(cb: (record: Uint8Array) => void): number {
+    const m = this.map as BpfMap & { consume?: (f: (s: Uint8Array) => number | void) => number };
+    if (typeof m.consume !== 'function') fail('EINVAL', `map '${this.name}' is not a ring buffer`);
+    return m.consume((s) => { cb(s.slice()); });
   }
 
   /** The runtime's map object. */
@@ -383,9 +409,8 @@ export class BpfObject {
         }
       }
       h.fd = this.createMap(rt, s);
-      if (s.initial !== undefined) {
-        rt.mapUpdateElem({ mapFd: h.fd, key: new Uint8Array(4), value: s.initial });
-      }
+      const init = h.initialValue;
+      if (init !== undefined) rt.mapUpdateElem({ mapFd: h.fd, key: new Uint8Array(4), value: init });
       if (s.frozen) rt.mapFreeze({ mapFd: h.fd });
       if (h.pinPath !== undefined) {
         rt.mkdir(pinRoot, true);
