@@ -72,7 +72,7 @@ test('prog run: bpftool line, data-out file, repeat, map dumps', () => {
 
 test('prog run --json: one object with retval, duration_ns, data_out and the dumped maps', () => {
   const r = tsbpf('prog', 'run', obj('xdp_parser'), '--prog', 'xdp_parser', '--data-in', pktFile, '--json',
-    '--map-dump', 'proto_stats', '--map-dump', 'flow_table');
+    '--map-dump', 'proto_stats', '--map-dump', 'flow_table', '--trace-pipe');
   assert.equal(r.code, 0, r.err);
   const lines = r.out.trim().split('\n');
   assert.equal(lines.length, 1);
@@ -83,6 +83,7 @@ test('prog run --json: one object with retval, duration_ns, data_out and the dum
   assert.equal(j.maps.proto_stats.length, 8);
   assert.deepEqual(j.maps.proto_stats[1], { key: '01000000', value: '0100000000000000' });
   assert.equal(j.maps.flow_table.length, 1);
+  assert.deepEqual(j.trace_pipe, []); // xdp_parser prints nothing
   assert.equal(j.maps.flow_table[0].key.slice(0, 4), '0406'); // IPv4, TCP
   assert.equal(j.maps.flow_table[0].value, '0100000000000000' + Buffer.from(new BigUint64Array([BigInt(PKT.length)]).buffer).toString('hex'));
 });
@@ -106,6 +107,21 @@ test('prog run errors: unknown map to dump, missing input file, bad --repeat, us
   const f = tsbpf('prog', 'run', obj('xdp_parser'), '--prog', 'xdp_parser', '--data-in', join(dir, 'short.bin'));
   assert.equal(f.code, 1);
   assert.match(f.err, /EINVAL/);
+});
+
+test('prog run of a program the verifier rejects prints the verifier log and fails with its errno', () => {
+  // xdp_parser.o with its first load reading from uninitialised r5 instead of the ctx in r1.
+  const bytes = readFileSync(obj('xdp_parser'));
+  const first = Buffer.from([0x61, 0x17, 0x04, 0, 0, 0, 0, 0]); // r7 = *(u32 *)(r1 + 4)
+  const at = bytes.indexOf(first);
+  assert.ok(at > 0);
+  bytes[at + 1] = 0x57; // src r5
+  const bad = join(dir, 'bad.o');
+  writeFileSync(bad, bytes);
+  const r = tsbpf('prog', 'run', bad, '--prog', 'xdp_parser', '--data-in', pktFile);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /R5 !read_ok/);
+  assert.match(r.err, /tsbpf: EACCES: program 'xdp_parser' \(section 'xdp'\): insn 0: R5 !read_ok/);
 });
 
 test('map dump: prog array shows program ids and names, per-CPU maps each CPU, global data its initial bytes', () => {
