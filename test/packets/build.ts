@@ -137,6 +137,7 @@ export function ipv4Addr(s: string): number[] {
 }
 
 export function ipv6Addr(s: string): number[] {
+  if (s.split('::').length > 2) throw new Error(`bad IPv6 address '${s}' (more than one '::')`);
   const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
   const words = (t: string): number[] => (t === '' ? [] : t.split(':').map((w) => parseInt(w, 16)));
   const h = words(head);

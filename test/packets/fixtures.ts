@@ -81,7 +81,7 @@ const SPECS: Array<[string, string, FrameSpec]> = [
   ['eth_header_only', 'exactly 14 bytes: an Ethernet header saying IPv4 and nothing else', { l3: { kind: 'raw', bytes: [] } }],
   ['tiny_frame_10', '10 bytes: shorter than an Ethernet header (the kernel refuses it)', { l3: { kind: 'raw', bytes: [] }, truncate: 10 }],
   ['page_sized_frame', '3520 bytes: the most one XDP test-run page holds', { l3: v4(), l4: udp(9000), payload: 3520 - 42 }],
-  ['oversized_frame', '4000 bytes: more than one page (XDP without frags refuses it)', { l3: v4(), l4: udp(9001), payload: 4000 - 42 }],
+  ['oversized_frame', '4000 bytes: more than one XDP test-run page (the kernel puts the rest in frags)', { l3: v4(), l4: udp(9001), payload: 4000 - 42 }],
 ];
 
 export const PACKETS: Packet[] = SPECS.map(([name, why, spec]) => ({ name, why, bytes: buildFrame(spec) }));

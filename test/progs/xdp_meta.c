@@ -1,7 +1,7 @@
 // XDP metadata: xdp_meta reserves 8 bytes in front of the packet with bpf_xdp_adjust_meta, writes a mark
 // derived from the source MAC, the ethertype and the length there, and keeps per-mark counters in a hash.
 // IPv6 frames then lose their Ethernet header (bpf_xdp_adjust_head moves the metadata along). Before that
-// it probes the helper's rules (4-byte multiples, at most 32 bytes, not past data) and records the results
+// it probes the helper's rules (4-byte multiples, the size limit, not past data) and records the results
 // in .bss. The test run's data_out starts at data_meta, so the metadata is compared too.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -34,10 +34,10 @@ int xdp_meta(struct xdp_md *ctx)
 	__u32 mark;
 
 	meta_results[0] = bpf_xdp_adjust_meta(ctx, -3);	/* not a multiple of 4 */
-	meta_results[1] = bpf_xdp_adjust_meta(ctx, -36);	/* more than 32 bytes */
-	meta_results[2] = bpf_xdp_adjust_meta(ctx, 4);	/* past data */
+	meta_results[1] = bpf_xdp_adjust_meta(ctx, -36);	/* over 32 bytes: older kernels refuse, 6.18 takes it */
+	meta_results[2] = bpf_xdp_adjust_meta(ctx, 4);
 	meta_results[3] = bpf_xdp_adjust_meta(ctx, -32);
-	meta_results[4] = bpf_xdp_adjust_meta(ctx, 24);	/* back to 8 bytes */
+	meta_results[4] = bpf_xdp_adjust_meta(ctx, 24);
 	if (meta_results[3] || meta_results[4])
 		return XDP_ABORTED;
 
