@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import {
-  kernelAvailable, loadObject, progRun, mapDump, mapUpdate, mapDelete, progArraySet, progArrayClear, mapInfo, progInfo,
+  kernelAvailable, loadObject, unloadObject, progRun, mapDump, mapUpdate, mapDelete, progArraySet, progArrayClear, mapInfo, progInfo,
   possibleCpus, cleanup, pinnedDirs, errnoOf, libbpfMapName, libbpfPinName, probeObject, PROBE_PROG_NAME,
 } from '../src/kernel/index.js';
 import { BpfError } from '../src/errors.js';
@@ -167,6 +167,22 @@ test('kernel: prog-array slots set and cleared through pinned programs drive tai
     assert.deepEqual([run(tcp), run(udp)], [2, 3]);
     const hits = mapDump(o.map('hits')).map((e) => u64le(e.value!));
     assert.deepEqual(hits, [1n, 2n, 6n]);
+  } finally {
+    cleanup();
+  }
+});
+
+test('kernel: probing again and unloading one object leave the other objects pinned', (t) => {
+  if (!needKernel(t)) return;
+  try {
+    const a = loadObject(`${PROGS_DIR}xdp_vlan.o`);
+    const b = loadObject(`${PROGS_DIR}xdp_tail.o`);
+    assert.deepEqual(kernelAvailable({ refresh: true }), { ok: true });
+    assert.ok(existsSync(a.prog('xdp_vlan')) && existsSync(b.prog('xdp_tail')), 'the probe removed only its own pins');
+    unloadObject(a);
+    assert.ok(!existsSync(a.pinDir));
+    assert.deepEqual(pinnedDirs(), [b.pinDir]);
+    assert.equal(progRun(b.prog('xdp_tail'), { dataIn: packet('arp_request').bytes }).retval, 2);
   } finally {
     cleanup();
   }

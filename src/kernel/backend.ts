@@ -117,6 +117,12 @@ export function cleanup(): void {
   }
 }
 
+/** Remove one loaded object's pins (the kernel frees its programs and maps once nothing else holds them). */
+export function unloadObject(obj: KernelObject): void {
+  rmSync(obj.pinDir, { recursive: true, force: true });
+  if (!existsSync(obj.pinDir)) ownedPins.delete(obj.pinDir);
+}
+
 /** Pin directories created and not yet removed (for tests that check cleanup). */
 export function pinnedDirs(): string[] {
   return [...ownedPins].filter((d) => existsSync(d));
@@ -159,8 +165,9 @@ function probe(): KernelStatus {
   }
   const obj = join(scratchDir(), 'probe.o');
   writeFileSync(obj, probeObject());
+  let o: KernelObject | undefined;
   try {
-    const o = loadObject(obj, { type: 'xdp' });
+    o = loadObject(obj, { type: 'xdp' });
     const r = progRun(o.prog(PROBE_PROG_NAME), { dataIn: new Uint8Array(64), repeat: 1 });
     if (r.retval !== 2) return { ok: false, why: `the probe XDP program returned ${r.retval}, not XDP_PASS (2)` };
     if (r.dataOut.length !== 64) return { ok: false, why: `the probe XDP program's data_out has ${r.dataOut.length} bytes, not 64` };
@@ -168,7 +175,9 @@ function probe(): KernelStatus {
   } catch (e) {
     return { ok: false, why: `a trivial XDP program does not load or run: ${(e as Error).message.split('\n')[0]}` };
   } finally {
-    cleanup();
+    // only the probe's own pins: objects the caller loaded before stay
+    if (o !== undefined) unloadObject(o);
+    rmSync(obj, { force: true });
   }
 }
 

@@ -1,6 +1,6 @@
 // Public surface of kernel/: the Linux kernel as an oracle, reached through bpftool (no native code).
 export {
-  kernelAvailable, loadObject, progRun, mapDump, mapUpdate, mapDelete, progArraySet, progArrayClear, mapInfo,
+  kernelAvailable, loadObject, unloadObject, progRun, mapDump, mapUpdate, mapDelete, progArraySet, progArrayClear, mapInfo,
   progInfo, possibleCpus, cleanup, newPinDir, pinnedDirs, BPFFS,
 } from './backend.js';
 export type {
