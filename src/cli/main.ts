@@ -20,6 +20,8 @@ commands:
   prog run OBJ --prog NAME [--data-in F] [--data-out F] [--ctx-in F] [--repeat N] [--map-dump NAME]...
            [--json] [--trace-pipe]  BPF_PROG_TEST_RUN: return value, average duration, output, maps
   map dump OBJ --map NAME [--json]  a map's contents after loading the object
+  flows --pcap FILE [--xdp] [--json]
+                                    run a pcap/pcapng capture through the sockex3 flow dissector, print flows
 `;
 
 type Command = (args: string[]) => Promise<number>;
@@ -31,6 +33,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'conformance-plugin': async () => (await import('./conformance.js')).main,
   prog: async () => (await import('./prog.js')).main,
   map: async () => (await import('./map.js')).main,
+  flows: async () => (await import('./flows.js')).main,
 };
 
 async function main(argv: string[]): Promise<number> {
