@@ -10,3 +10,11 @@ export {
 } from './runner.js';
 export type { ProgRunObserver, XdpProgramRunner } from './runner.js';
 export * from './ether.js';
+export {
+  BPF_F_AFTER, BPF_F_ATTACH_MASK_MPROG, BPF_F_BEFORE, BPF_F_ID, BPF_F_LINK, BPF_F_REPLACE, BPF_MPROG_MAX, MAX_DISPATCHER_ACTIONS,
+  MprogHook, XDP_DEFAULT_CHAIN_CALL_ACTIONS, XDP_DEFAULT_RUN_PRIO, XDP_DISPATCHER_RETVAL, XDP_MPROG_NEXT, XdpDispatcher, XdpProgram,
+  cmpXdpPrograms, mprogAttach, mprogDetach, mprogQuery, progFdOf, xdpAttach, xdpAttachMulti, xdpDetach, xdpDetachMulti, xdpMultiprog,
+} from './multiprog.js';
+export type {
+  DispatcherEntry, MprogAttachAttr, MprogDetachAttr, MprogQueryAttr, MprogQueryResult, XdpProgramOrderKey,
+} from './multiprog.js';
