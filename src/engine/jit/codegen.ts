@@ -1,0 +1,578 @@
+// eBPF -> WebAssembly code generation: one wasm function per entry of the Cfg (cfg.ts), eBPF registers as
+// i64 locals, control flow rebuilt as structured wasm (a stackifier over the dominator tree for reducible
+// functions, after Ramsey's "Beyond Relooper"; a br_table dispatch loop for irreducible ones), memory
+// accesses checked against a cached region with a slow-path import on a miss, helpers called through one
+// import with r0-r5 spilled to the register scratch, and the budget counted per segment. Semantics match
+// engine/interp.ts instruction for instruction, errors included (they are raised by the imports that
+// runtime.ts provides, with the interpreter's messages).
+//
+// Signatures: the program's entry is `(r1 i64, r2 i64, tail_call_count i32) -> r0 i64` - one type for every
+// program, so that tail calls can later be `return_call_indirect` through a shared table; a subprogram is
+// `(its input registers..., depth i32) -> (its output registers...)` (cfg.ts computes both sets).
+
+import { Code, I32, I64, ModuleBuilder, Op } from './wasm.js';
+import {
+  K_ALU, K_ATOMIC, K_CALL, K_CALLX, K_EXIT, K_JA, K_JCOND, K_LDABS, K_LDDW, K_LDX, K_ST, K_STX, KIND,
+  callTarget, insnLen, sizeOf, type Cfg, type Func,
+} from './cfg.js';
+
+// Layout of the JIT block (an allocation in the address space that no region maps, so programs cannot
+// reach it): register scratch for helper calls, the three region caches, the budget counter, the packet.
+export const JB_REGS = 0;
+/** Region caches: [start, end) as i64 pairs for read (1), write (2), read-write (3). */
+export const JB_CACHE = 96;
+export const JB_LEFT = 144;
+export const JB_PKT_ADDR = 152;
+export const JB_PKT_LEN = 156;
+export const JB_SIZE = 160;
+export const cacheOffset = (perm: number): number => JB_CACHE + (perm - 1) * 16;
+
+// Imports (function indices).
+export const IMP_HELPER = 0, IMP_MEMSLOW = 1, IMP_TRAP = 2;
+// Trap kinds passed to IMP_TRAP(kind, pc, a, b); every one throws.
+export const TRAP_INSN = 0, TRAP_JUMPOUT = 1, TRAP_CALLX = 2, TRAP_KFUNC = 3, TRAP_E2BIG = 4, TRAP_ATOMIC = 5,
+  TRAP_LDABS = 6, TRAP_BUDGET = 7;
+
+export interface CodegenOptions {
+  /** Address of the JIT block. */
+  jb: number;
+  /** r10 of the main frame. */
+  top: number;
+  /** Count instructions against the budget at JB_LEFT. */
+  budget: boolean;
+}
+
+const R = 1, W = 2, RW = 3;
+
+/** Compile the program described by `cfg` into a module exporting `run(r1lo, r1hi, r2lo, r2hi) -> r0lo`. */
+export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuffer> {
+  const mb = new ModuleBuilder();
+  mb.importFunc('env', 'helper', [I32, I32], []);
+  mb.importFunc('env', 'memslow', [I32, I32, I32, I32, I32, I32], []);
+  mb.importFunc('env', 'trap', [I32, I32, I32, I32], []);
+
+  const called = new Set<number>();
+  for (const f of cfg.funcs.values()) for (const c of f.callees) called.add(c);
+  const mainIdx = mb.declareFunc([I64, I64, I32], [I64]);
+  const subIdx = new Map<number, number>();
+  for (const e of [...called].sort((a, b) => a - b)) {
+    const f = cfg.funcs.get(e)!;
+    subIdx.set(e, mb.declareFunc([...f.params.map(() => I64), I32], f.results.map(() => I64)));
+  }
+  const runIdx = mb.declareFunc([I32, I32, I32, I32], [I32]);
+
+  const main = new FnGen(cfg, cfg.funcs.get(0)!, true, o, subIdx);
+  mb.setFunc(mainIdx, main.locals, main.emit());
+  for (const [e, idx] of subIdx) {
+    const g = new FnGen(cfg, cfg.funcs.get(e)!, false, o, subIdx);
+    mb.setFunc(idx, g.locals, g.emit());
+  }
+
+  const c = new Code(64);
+  const half = (lo: number, hi: number): void => {
+    c.get(lo).op(Op.i64_extend_i32_u).get(hi).op(Op.i64_extend_i32_u).i64(32).op(Op.i64_shl).op(Op.i64_or);
+  };
+  half(0, 1); half(2, 3); c.i32(0).call(mainIdx).set(4);
+  c.i32(0).get(4).mem(Op.i64_store, o.jb + JB_REGS);
+  c.get(4).op(Op.i32_wrap_i64).end();
+  mb.setFunc(runIdx, [I64], c);
+  mb.export('run', runIdx);
+  mb.tableFuncs = [mainIdx]; // the program's entry, for tail calls through a table later
+  return mb.encode();
+}
+
+// Stackifier tasks.
+const T_TREE = 0, T_WITHIN = 1, T_END = 2, T_BRANCH = 3, T_ELSE = 4;
+
+class FnGen {
+  readonly c = new Code(4096);
+  /** Local index of each register r0..r10. */
+  readonly reg = new Int32Array(11);
+  /** Types of the declared (non-parameter) locals. */
+  readonly locals: number[] = [];
+  private depthL = -1;
+  private readonly ea: number;
+  private readonly t1: number;
+  private readonly a32: number;
+  private readonly b32: number;
+  private readonly label: number;
+  private nextLocal = 0;
+
+  constructor(private readonly cfg: Cfg, private readonly f: Func, private readonly isMain: boolean,
+    private readonly o: CodegenOptions, private readonly subIdx: Map<number, number>) {
+    this.reg.fill(-1);
+    if (isMain) {
+      this.reg[1] = 0; this.reg[2] = 1;
+      this.nextLocal = 3; // param 2: tail-call count
+    } else {
+      f.params.forEach((r, i) => { this.reg[r] = i; });
+      this.nextLocal = f.params.length;
+      this.depthL = this.nextLocal++;
+    }
+    for (let r = 0; r <= 10; r++) if (this.reg[r] < 0) this.reg[r] = this.local(I64);
+    if (isMain) this.depthL = this.local(I32);
+    this.ea = this.local(I64); this.t1 = this.local(I64);
+    this.a32 = this.local(I32); this.b32 = this.local(I32); this.label = this.local(I32);
+  }
+
+  private local(t: number): number {
+    this.locals.push(t);
+    return this.nextLocal++;
+  }
+
+  emit(): Code {
+    const c = this.c;
+    if (this.f.uses & (1 << 10)) this.resetR10();
+    if (this.f.reducible) this.structured(); else this.dispatch();
+    c.op(Op.unreachable).end();
+    return c;
+  }
+
+  /** r10 = top - depth * 512 (the frame pointer of this call depth). */
+  private resetR10(): void {
+    const c = this.c;
+    if (this.isMain) c.i64(this.o.top, 0);
+    else c.i64(this.o.top, 0).get(this.depthL).op(Op.i64_extend_i32_u).i64(9).op(Op.i64_shl).op(Op.i64_sub);
+    c.set(this.reg[10]);
+  }
+
+  // ------------------------------------------------------------------------------------------ control flow
+
+  /** Ramsey's recursive translation, run on an explicit task stack (programs can have 1M instructions). */
+  private structured(): void {
+    const f = this.f, c = this.c;
+    const N = f.blocks.length;
+    const loopLbl = new Int32Array(N), blockLbl = new Int32Array(N);
+    let lvl = 0;
+    const tasks: number[] = [T_TREE, 0, 0];
+    const push = (t: number, a: number, b: number): void => { tasks.push(t, a, b); };
+    const simple = (x: number, t: number): boolean => t >= 0 && (t <= x || f.merge[t] === 1);
+    const brTo = (x: number, t: number, cond = false): void => {
+      const depth = lvl - 1 - (t <= x ? loopLbl[t] : blockLbl[t]);
+      if (cond) c.brIf(depth); else c.br(depth);
+    };
+    while (tasks.length > 0) {
+      const b = tasks.pop()!, a = tasks.pop()!, t = tasks.pop()!;
+      switch (t) {
+        case T_TREE:
+          if (f.loopHeader[a]) { c.loop(); loopLbl[a] = lvl++; push(T_END, 0, 0); }
+          push(T_WITHIN, a, 0);
+          break;
+        case T_WITHIN: {
+          const ys = f.mergeKids[a];
+          if (ys !== null && b < ys.length) {
+            c.block(); blockLbl[ys[b]] = lvl++;
+            push(T_TREE, ys[b], 0); push(T_END, 0, 0); push(T_WITHIN, a, b + 1);
+            break;
+          }
+          const kind = this.body(a);
+          const ss = f.succ[a];
+          if (kind === K_EXIT) this.ret();
+          else if (kind === K_JCOND) {
+            const [tk, fl] = [ss[0], ss[1]];
+            const last = this.cfg.bLast[f.blocks[a]];
+            if (simple(a, tk)) { this.cond(last); brTo(a, tk, true); push(T_BRANCH, a, fl); } else if (simple(a, fl)) {
+              this.cond(last); c.op(Op.i32_eqz); brTo(a, fl, true); push(T_BRANCH, a, tk);
+            } else {
+              this.cond(last); c.if_(); lvl++;
+              push(T_END, 0, 0); push(T_BRANCH, a, fl); push(T_ELSE, 0, 0); push(T_BRANCH, a, tk);
+            }
+          } else if (ss.length === 1) push(T_BRANCH, a, ss[0]);
+          // else: the block ended in a trap (already emitted)
+          break;
+        }
+        case T_BRANCH:
+          if (b < 0) this.jumpOut(a);
+          else if (b <= a) brTo(a, b);
+          else if (f.merge[b]) brTo(a, b);
+          else push(T_TREE, b, 0);
+          break;
+        case T_ELSE: c.op(Op.else); break;
+        case T_END: c.end(); lvl--; break;
+      }
+    }
+  }
+
+  /** Irreducible control flow: a loop around a br_table over all blocks; `label` holds the next block. */
+  private dispatch(): void {
+    const f = this.f, c = this.c;
+    const N = f.blocks.length;
+    c.loop();
+    for (let i = 0; i < N; i++) c.block();
+    c.get(this.label).op(Op.br_table).u32(N - 1);
+    for (let i = 0; i < N - 1; i++) c.u32(i);
+    c.u32(N - 1);
+    for (let j = 0; j < N; j++) {
+      c.end();
+      const top = N - 1 - j; // br depth of the loop from here
+      const kind = this.body(j);
+      const ss = f.succ[j];
+      const goto = (t: number, extra: number): void => {
+        if (t < 0) { this.jumpOut(j); return; }
+        c.i32(t).set(this.label).br(top + extra);
+      };
+      if (kind === K_EXIT) this.ret();
+      else if (kind === K_JCOND) {
+        this.cond(this.cfg.bLast[f.blocks[j]]);
+        c.if_(); goto(ss[0], 1); c.end();
+        goto(ss[1], 0);
+      } else if (ss.length === 1) goto(ss[0], 0);
+    }
+    c.end();
+  }
+
+  private jumpOut(node: number): void {
+    const last = this.cfg.bLast[this.f.blocks[node]];
+    this.trap(TRAP_JUMPOUT, last, () => this.c.i32(this.cfg.p.tgt[last]));
+  }
+
+  private ret(): void {
+    const c = this.c;
+    if (this.isMain) c.get(this.reg[0]);
+    else for (const r of this.f.results) c.get(this.reg[r]);
+    c.op(Op.return);
+  }
+
+  /** Emit a block's instructions except a final jump or exit; returns the kind of its last instruction. */
+  private body(node: number): number {
+    const cfg = this.cfg, p = cfg.p;
+    const b = this.f.blocks[node];
+    const last = cfg.bLast[b];
+    for (let pc = cfg.bStart[b]; pc <= last; pc += insnLen(p, pc)) {
+      if (this.o.budget && cfg.segCount[pc] > 0) this.budget(pc, cfg.segCount[pc]);
+      const kind = pc < p.length ? KIND[p.code[pc]] : 0;
+      if (pc === last && (kind === K_JCOND || kind === K_JA || kind === K_EXIT)) return kind;
+      this.insn(pc);
+      if (pc >= p.length) break;
+    }
+    return pc2kind(cfg, last);
+  }
+
+  private budget(pc: number, count: number): void {
+    const c = this.c, at = this.o.jb + JB_LEFT;
+    c.i32(0).mem(Op.i64_load, at).tee(this.t1).i64(count).op(Op.i64_lt_s).if_();
+    c.i32(TRAP_BUDGET).i32(pc).get(this.t1).op(Op.i32_wrap_i64).i32(0).call(IMP_TRAP).op(Op.unreachable).end();
+    c.i32(0).get(this.t1).i64(count).op(Op.i64_sub).mem(Op.i64_store, at);
+  }
+
+  /** Call the trap import (it throws). `a` pushes the first argument. */
+  private trap(kind: number, pc: number, a?: () => void, b?: () => void): void {
+    const c = this.c;
+    c.i32(kind).i32(pc);
+    if (a) a(); else c.i32(0);
+    if (b) b(); else c.i32(0);
+    c.call(IMP_TRAP).op(Op.unreachable);
+  }
+
+  // ------------------------------------------------------------------------------------------ instructions
+
+  /** Push the i32 truth value of the conditional jump at pc. */
+  private cond(pc: number): void {
+    const c = this.c, p = this.cfg.p;
+    const code = p.code[pc], op = code & 0xf0, x = (code & 0x08) !== 0, k = p.imm[pc];
+    const d = this.reg[p.dst[pc]], s = this.reg[p.src[pc]];
+    if ((code & 7) === 5) {
+      c.get(d);
+      if (x) c.get(s); else c.i64(k);
+      switch (op) {
+        case 0x10: c.op(Op.i64_eq); break;
+        case 0x20: c.op(Op.i64_gt_u); break;
+        case 0x30: c.op(Op.i64_ge_u); break;
+        case 0x40: c.op(Op.i64_and).i64(0).op(Op.i64_ne); break;
+        case 0x50: c.op(Op.i64_ne); break;
+        case 0x60: c.op(Op.i64_gt_s); break;
+        case 0x70: c.op(Op.i64_ge_s); break;
+        case 0xa0: c.op(Op.i64_lt_u); break;
+        case 0xb0: c.op(Op.i64_le_u); break;
+        case 0xc0: c.op(Op.i64_lt_s); break;
+        case 0xd0: c.op(Op.i64_le_s); break;
+      }
+    } else {
+      c.get(d).op(Op.i32_wrap_i64);
+      if (x) c.get(s).op(Op.i32_wrap_i64); else c.i32(k);
+      switch (op) {
+        case 0x10: c.op(Op.i32_eq); break;
+        case 0x20: c.op(Op.i32_gt_u); break;
+        case 0x30: c.op(Op.i32_ge_u); break;
+        case 0x40: c.op(Op.i32_and); break;
+        case 0x50: c.op(Op.i32_ne); break;
+        case 0x60: c.op(Op.i32_gt_s); break;
+        case 0x70: c.op(Op.i32_ge_s); break;
+        case 0xa0: c.op(Op.i32_lt_u); break;
+        case 0xb0: c.op(Op.i32_le_u); break;
+        case 0xc0: c.op(Op.i32_lt_s); break;
+        case 0xd0: c.op(Op.i32_le_s); break;
+      }
+    }
+  }
+
+  private insn(pc: number): void {
+    const cfg = this.cfg, p = cfg.p, c = this.c;
+    if (pc >= p.length) { this.trap(TRAP_INSN, pc); return; }
+    const code = p.code[pc];
+    const dr = p.dst[pc], sr = p.src[pc];
+    const d = this.reg[dr], s = this.reg[sr], k = p.imm[pc], off = p.off[pc];
+    switch (KIND[code]) {
+      case K_ALU:
+        if ((code & 7) === 7) this.alu64(code, d, s, k, off); else this.alu32(code, d, s, k, off);
+        return;
+      case K_JA: case K_JCOND: case K_EXIT:
+        return; // handled by the control-flow emitters
+      case K_LDDW: c.i64(k, p.imm2[pc]).set(d); return;
+      case K_LDX: {
+        const mo = this.addr(pc, sr, off, sizeOf(code), R);
+        const ld = [Op.i64_load32_u, Op.i64_load16_u, Op.i64_load8_u, Op.i64_load][(code >> 3) & 3];
+        c.mem((code & 0xe0) === 0x80 ? [Op.i64_load32_s, Op.i64_load16_s, Op.i64_load8_s][(code >> 3) & 3] : ld, mo).set(d);
+        return;
+      }
+      case K_ST: {
+        const mo = this.addr(pc, dr, off, sizeOf(code), W);
+        if (code === 0x7a) c.i64(k).mem(Op.i64_store, mo);
+        else c.i32(k).mem([Op.i32_store, Op.i32_store16, Op.i32_store8][(code >> 3) & 3], mo);
+        return;
+      }
+      case K_STX: {
+        const mo = this.addr(pc, dr, off, sizeOf(code), W);
+        c.get(s).mem([Op.i64_store32, Op.i64_store16, Op.i64_store8, Op.i64_store][(code >> 3) & 3], mo);
+        return;
+      }
+      case K_ATOMIC: this.atomic(pc, code, dr, d, s, k, off); return;
+      case K_LDABS: this.ldabs(pc, code, s, k); return;
+      case K_CALL:
+        if (sr === 0) { this.spill(); c.i32(k).i32(pc).call(IMP_HELPER); this.reload(); return; }
+        if (sr !== 1) { this.trap(TRAP_KFUNC, pc, () => c.i32(sr)); return; }
+        this.localCall(pc);
+        return;
+      case K_CALLX:
+        c.get(d).i64(32).op(Op.i64_shr_u).op(Op.i32_wrap_i64).if_();
+        this.trap(TRAP_CALLX, pc, () => c.get(d).op(Op.i32_wrap_i64), () => c.get(d).i64(32).op(Op.i64_shr_u).op(Op.i32_wrap_i64));
+        c.end();
+        this.spill(); c.get(d).op(Op.i32_wrap_i64).i32(pc).call(IMP_HELPER); this.reload();
+        return;
+      default:
+        this.trap(TRAP_INSN, pc);
+    }
+  }
+
+  private spill(): void {
+    const c = this.c, at = this.o.jb + JB_REGS;
+    for (let r = 0; r <= 5; r++) c.i32(0).get(this.reg[r]).mem(Op.i64_store, at + 8 * r);
+  }
+
+  private reload(): void {
+    const c = this.c, at = this.o.jb + JB_REGS;
+    for (let r = 0; r <= 5; r++) c.i32(0).mem(Op.i64_load, at + 8 * r).set(this.reg[r]);
+  }
+
+  private localCall(pc: number): void {
+    const c = this.c, cfg = this.cfg;
+    // the interpreter checks the depth first, then the target
+    c.get(this.depthL).i32(7).op(Op.i32_ge_u).if_();
+    this.trap(TRAP_E2BIG, pc, () => c.get(this.depthL));
+    c.end();
+    const t = callTarget(cfg.p, pc);
+    if (t < 0) { this.trap(TRAP_JUMPOUT, pc, () => c.i32(cfg.p.tgt[pc])); return; }
+    const g = cfg.funcs.get(t)!;
+    for (const r of g.params) c.get(this.reg[r]);
+    c.get(this.depthL).i32(1).op(Op.i32_add).call(this.subIdx.get(t)!);
+    for (let i = g.results.length - 1; i >= 0; i--) c.set(this.reg[g.results[i]]);
+    if (cfg.writesR10) this.resetR10();
+  }
+
+  /**
+   * Push the i32 address of [base + off, +size) after the interpreter's check (perm R, W or RW); returns the
+   * memarg offset to use with it.
+   */
+  private addr(pc: number, base: number, off: number, size: number, perm: number): number {
+    const c = this.c, b = this.reg[base];
+    if (!this.cfg.checked[pc]) {
+      c.get(b).op(Op.i32_wrap_i64);
+      if (off >= 0) return off;
+      c.i32(off).op(Op.i32_add);
+      return 0;
+    }
+    const at = this.o.jb + cacheOffset(perm);
+    c.get(b);
+    if (off !== 0) c.i64(off).op(Op.i64_add);
+    c.tee(this.ea).i32(0).mem(Op.i64_load, at).op(Op.i64_lt_s);
+    c.get(this.ea).i64(size).op(Op.i64_add).i32(0).mem(Op.i64_load, at + 8).op(Op.i64_gt_s);
+    c.op(Op.i32_or).if_();
+    c.i32(pc).get(b).op(Op.i32_wrap_i64).get(b).i64(32).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(off).i32(size).i32(perm).call(IMP_MEMSLOW);
+    c.end();
+    c.get(this.ea).op(Op.i32_wrap_i64);
+    return 0;
+  }
+
+  private atomic(pc: number, code: number, dr: number, d: number, s: number, k: number, off: number): void {
+    const c = this.c, r0 = this.reg[0];
+    const wide = code === 0xdb;
+    const mo = this.addr(pc, dr, off, wide ? 8 : 4, RW);
+    c.set(this.a32);
+    const op = k & ~1, fetch = (k & 1) !== 0;
+    const valid = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1].includes(k);
+    if (!valid) { this.trap(TRAP_ATOMIC, pc, () => c.i32(k)); return; }
+    const a = this.a32;
+    if (wide) {
+      const old = this.t1;
+      c.get(a).mem(Op.i64_load, mo).set(old);
+      if (k === 0xf1) {
+        c.get(old).get(r0).op(Op.i64_eq).if_().get(a).get(s).mem(Op.i64_store, mo).end();
+        c.get(old).set(r0);
+        return;
+      }
+      c.get(a);
+      if (k === 0xe1) c.get(s);
+      else c.get(old).get(s).op(op === 0x00 ? Op.i64_add : op === 0x40 ? Op.i64_or : op === 0x50 ? Op.i64_and : Op.i64_xor);
+      c.mem(Op.i64_store, mo);
+      if (fetch) c.get(old).set(s);
+    } else {
+      const old = this.b32;
+      c.get(a).mem(Op.i32_load, mo).set(old);
+      if (k === 0xf1) {
+        c.get(old).get(r0).op(Op.i32_wrap_i64).op(Op.i32_eq).if_().get(a).get(s).op(Op.i32_wrap_i64).mem(Op.i32_store, mo).end();
+        c.get(old).op(Op.i64_extend_i32_u).set(r0);
+        return;
+      }
+      c.get(a);
+      if (k === 0xe1) c.get(s).op(Op.i32_wrap_i64);
+      else c.get(old).get(s).op(Op.i32_wrap_i64).op(op === 0x00 ? Op.i32_add : op === 0x40 ? Op.i32_or : op === 0x50 ? Op.i32_and : Op.i32_xor);
+      c.mem(Op.i32_store, mo);
+      if (fetch) c.get(old).op(Op.i64_extend_i32_u).set(s);
+    }
+  }
+
+  /** LD_ABS / LD_IND: big-endian read from the packet; out of bounds ends the program with r0 = 0. */
+  private ldabs(pc: number, code: number, s: number, k: number): void {
+    const c = this.c, jb = this.o.jb, t = this.t1;
+    const size = (code & 0x18) === 0 ? 4 : (code & 0x18) === 0x08 ? 2 : 1;
+    c.i32(k);
+    if ((code & 0x40) !== 0) c.get(s).op(Op.i32_wrap_i64).op(Op.i32_add);
+    c.op(Op.i64_extend_i32_s).tee(t).i64(0).op(Op.i64_lt_s);
+    c.get(t).i64(size).op(Op.i64_add).i32(0).mem(Op.i64_load32_u, jb + JB_PKT_LEN).op(Op.i64_gt_s);
+    c.op(Op.i32_or).if_();
+    this.trap(TRAP_LDABS, pc);
+    c.end();
+    c.i32(0).mem(Op.i32_load, jb + JB_PKT_ADDR).get(t).op(Op.i32_wrap_i64).op(Op.i32_add);
+    if (size === 1) c.mem(Op.i64_load8_u, 0);
+    else if (size === 2) {
+      c.mem(Op.i32_load16_u, 0).tee(this.a32).i32(8).op(Op.i32_shr_u).get(this.a32).i32(0xff).op(Op.i32_and).i32(8).op(Op.i32_shl)
+        .op(Op.i32_or).op(Op.i64_extend_i32_u);
+    } else { c.mem(Op.i32_load, 0); this.bswap32(); c.op(Op.i64_extend_i32_u); }
+    c.set(this.reg[0]);
+    for (let r = 1; r <= 5; r++) c.i64(0).set(this.reg[r]);
+  }
+
+  /** i32 on the stack -> its bytes reversed. */
+  private bswap32(): void {
+    const c = this.c, a = this.a32;
+    c.tee(a).i32(8).op(Op.i32_rotl).i32(0x00ff00ff).op(Op.i32_and);
+    c.get(a).i32(8).op(Op.i32_rotr).i32(0xff00ff00 | 0).op(Op.i32_and).op(Op.i32_or);
+  }
+
+  /** Byte swap of register local d at width 16, 32 or 64 (zero-extended). */
+  private bswap(d: number, width: number): void {
+    const c = this.c;
+    if (width === 16) {
+      c.get(d).i64(8).op(Op.i64_shr_u).i64(0xff).op(Op.i64_and).get(d).i64(0xff).op(Op.i64_and).i64(8).op(Op.i64_shl).op(Op.i64_or).set(d);
+    } else if (width === 32) {
+      c.get(d).op(Op.i32_wrap_i64); this.bswap32(); c.op(Op.i64_extend_i32_u).set(d);
+    } else {
+      const t = this.t1;
+      c.get(d).tee(t).i64(0x00ff00ff, 0x00ff00ff).op(Op.i64_and).i64(8).op(Op.i64_shl)
+        .get(t).i64(8).op(Op.i64_shr_u).i64(0x00ff00ff, 0x00ff00ff).op(Op.i64_and).op(Op.i64_or)
+        .tee(t).i64(0x0000ffff, 0x0000ffff).op(Op.i64_and).i64(16).op(Op.i64_shl)
+        .get(t).i64(16).op(Op.i64_shr_u).i64(0x0000ffff, 0x0000ffff).op(Op.i64_and).op(Op.i64_or)
+        .i64(32).op(Op.i64_rotl).set(d);
+    }
+  }
+
+  private alu64(code: number, d: number, s: number, k: number, off: number): void {
+    const c = this.c, x = (code & 0x08) !== 0, op = code & 0xf0;
+    const src = (): void => { if (x) c.get(s); else c.i64(k); };
+    const simple: Record<number, number> = {
+      0x00: Op.i64_add, 0x10: Op.i64_sub, 0x20: Op.i64_mul, 0x40: Op.i64_or, 0x50: Op.i64_and, 0x60: Op.i64_shl,
+      0x70: Op.i64_shr_u, 0xa0: Op.i64_xor, 0xc0: Op.i64_shr_s,
+    };
+    const w = simple[op];
+    if (w !== undefined) { c.get(d); src(); c.op(w).set(d); return; }
+    switch (op) {
+      case 0x80: c.i64(0).get(d).op(Op.i64_sub).set(d); return;
+      case 0xb0:
+        if (!x) { c.i64(k).set(d); return; }
+        c.get(s);
+        if (off === 8) c.op(Op.i64_extend8_s); else if (off === 16) c.op(Op.i64_extend16_s); else if (off !== 0) c.op(Op.i64_extend32_s);
+        c.set(d);
+        return;
+      case 0xd0: this.bswap(d, k === 16 ? 16 : k === 32 ? 32 : 64); return;
+      case 0x30: case 0x90: {
+        const signed = off !== 0, div = op === 0x30;
+        if (!x) {
+          if (k === 0) { if (div) c.i64(0).set(d); return; } // x/0 = 0, x%0 = x
+          if (signed && k === -1) { if (div) c.i64(0).get(d).op(Op.i64_sub).set(d); else c.i64(0).set(d); return; }
+          c.get(d).i64(k).op(div ? (signed ? Op.i64_div_s : Op.i64_div_u) : (signed ? Op.i64_rem_s : Op.i64_rem_u)).set(d);
+          return;
+        }
+        c.get(s).op(Op.i64_eqz).if_(I64);
+        if (div) c.i64(0); else c.get(d);
+        c.op(Op.else);
+        if (div && signed) {
+          // INT64_MIN / -1 traps in wasm; the BPF result is the negation (wrapping)
+          c.get(s).i64(-1).op(Op.i64_eq).if_(I64).i64(0).get(d).op(Op.i64_sub).op(Op.else).get(d).get(s).op(Op.i64_div_s).end();
+        } else c.get(d).get(s).op(div ? Op.i64_div_u : signed ? Op.i64_rem_s : Op.i64_rem_u);
+        c.end().set(d);
+        return;
+      }
+    }
+  }
+
+  private alu32(code: number, d: number, s: number, k: number, off: number): void {
+    const c = this.c, x = (code & 0x08) !== 0, op = code & 0xf0;
+    const src = (): void => { if (x) c.get(s).op(Op.i32_wrap_i64); else c.i32(k); };
+    const dst = (): void => { c.get(d).op(Op.i32_wrap_i64); };
+    const done = (): void => { c.op(Op.i64_extend_i32_u).set(d); };
+    const simple: Record<number, number> = {
+      0x00: Op.i32_add, 0x10: Op.i32_sub, 0x20: Op.i32_mul, 0x40: Op.i32_or, 0x50: Op.i32_and, 0x60: Op.i32_shl,
+      0x70: Op.i32_shr_u, 0xa0: Op.i32_xor, 0xc0: Op.i32_shr_s,
+    };
+    const w = simple[op];
+    if (w !== undefined) { dst(); src(); c.op(w); done(); return; }
+    switch (op) {
+      case 0x80: c.i32(0); dst(); c.op(Op.i32_sub); done(); return;
+      case 0xb0:
+        if (!x) { c.i64(k, 0).set(d); return; }
+        c.get(s).op(Op.i32_wrap_i64);
+        if (off === 8) c.op(Op.i32_extend8_s); else if (off !== 0) c.op(Op.i32_extend16_s);
+        done();
+        return;
+      case 0xd0:
+        if (code === 0xd4) { // le: truncate
+          if (k === 16) c.get(d).i64(0xffff).op(Op.i64_and).set(d);
+          else if (k === 32) { dst(); done(); }
+          return;
+        }
+        this.bswap(d, k === 16 ? 16 : k === 32 ? 32 : 64);
+        return;
+      case 0x30: case 0x90: {
+        const signed = off !== 0, div = op === 0x30;
+        if (!x) {
+          if (k === 0) { if (div) c.i64(0).set(d); else { dst(); done(); } return; }
+          if (signed && k === -1) { if (div) { c.i32(0); dst(); c.op(Op.i32_sub); } else c.i32(0); done(); return; }
+          dst(); c.i32(k).op(div ? (signed ? Op.i32_div_s : Op.i32_div_u) : (signed ? Op.i32_rem_s : Op.i32_rem_u)); done();
+          return;
+        }
+        src(); c.op(Op.i32_eqz).if_(I32);
+        if (div) c.i32(0); else dst();
+        c.op(Op.else);
+        if (div && signed) {
+          src(); c.i32(-1).op(Op.i32_eq).if_(I32).i32(0); dst(); c.op(Op.i32_sub).op(Op.else); dst(); src(); c.op(Op.i32_div_s).end();
+        } else { dst(); src(); c.op(div ? Op.i32_div_u : signed ? Op.i32_rem_s : Op.i32_rem_u); }
+        c.end(); done();
+        return;
+      }
+    }
+  }
+}
+
+function pc2kind(cfg: Cfg, pc: number): number {
+  return pc < cfg.p.length ? KIND[cfg.p.code[pc]] : 0;
+}
