@@ -22,6 +22,9 @@ commands:
   map dump OBJ --map NAME [--json]  a map's contents after loading the object
   flows --pcap FILE [--xdp] [--json]
                                     run a pcap/pcapng capture through the sockex3 flow dissector, print flows
+  xdp run --obj OBJ --prog NAME [--prog NAME]... --pcap IN [--out OUT] [--pass-out F]
+          [--policy single|libxdp|mprog] [--prio NAME=N] [--actions NAME=pass,tx] [--json]
+                                    a virtual interface's XDP program set over a capture: verdict table
 `;
 
 type Command = (args: string[]) => Promise<number>;
@@ -34,6 +37,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   prog: async () => (await import('./prog.js')).main,
   map: async () => (await import('./map.js')).main,
   flows: async () => (await import('./flows.js')).main,
+  xdp: async () => (await import('./xdp.js')).main,
 };
 
 async function main(argv: string[]): Promise<number> {
