@@ -20,6 +20,8 @@ commands:
   prog run OBJ --prog NAME [--data-in F] [--data-out F] [--ctx-in F] [--repeat N] [--map-dump NAME]...
            [--json] [--trace-pipe]  BPF_PROG_TEST_RUN: return value, average duration, output, maps
   map dump OBJ --map NAME [--json]  a map's contents after loading the object
+  trace --log FILE [--json]         replay a strace log (strace -f -X raw -e raw=all) through the tracex5
+                                    syscall-dispatch sample and print its trace pipe
   flows --pcap FILE [--xdp] [--json]
                                     run a pcap/pcapng capture through the sockex3 flow dissector, print flows
   xdp run --obj OBJ --prog NAME [--prog NAME]... --pcap IN [--out OUT] [--pass-out F]
@@ -36,6 +38,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'conformance-plugin': async () => (await import('./conformance.js')).main,
   prog: async () => (await import('./prog.js')).main,
   map: async () => (await import('./map.js')).main,
+  trace: async () => (await import('./trace.js')).main,
   flows: async () => (await import('./flows.js')).main,
   xdp: async () => (await import('./xdp.js')).main,
 };
