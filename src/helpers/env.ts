@@ -135,6 +135,11 @@ export class RunEnv {
   pendingTailCall: Program | null = null;
   /** Turns a prog-array entry into runnable code; installed by the bpf() layer. Null: tail calls fall through. */
   resolveProg: ((ref: ProgRef) => Program | null) | null = null;
+  /**
+   * The runtime's run loop, installed by the chain-call core (src/chain/core.ts): hooks' runProgram hands it
+   * each top-level run (after beginRun) so that chains are followed; null: run the program and its tail calls.
+   */
+  runHook: ((program: Program, ctx: number) => number) | null = null;
 
   /** Scratch for formatting helpers (one 1 KiB buffer, MAX_BPRINTF_BUF). */
   readonly fmtBuf = new Uint8Array(1024);

@@ -66,6 +66,8 @@ export const BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1;
  */
 export function runProgram(vm: Vm, env: RunEnv, progType: number, program: Program, ctx: number): number {
   env.beginRun(progType, ctx);
+  const hook = env.runHook; // the chain-call core's loop (src/chain/core.ts), when a runtime installed one
+  if (hook !== null) return hook(program, ctx) >>> 0;
   let r = vm.runRaw(program, ctx, 0, 0, 0);
   while (env.pendingTailCall !== null) {
     const next = env.pendingTailCall;

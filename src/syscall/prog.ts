@@ -10,6 +10,7 @@ import type { Program } from '../engine/vm.js';
 import type { BpfMap, ProgRef } from '../maps/map.js';
 import { progTypeName } from '../uapi/bpf.js';
 import type { LineInfo } from '../object/loader.js';
+import type { ChainSlots } from '../chain/slots.js';
 
 /** License strings the kernel treats as GPL-compatible (include/linux/license.h). */
 const GPL_COMPATIBLE = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL']);
@@ -85,6 +86,8 @@ export class BpfProg implements ProgRef {
   readonly lineInfo: LineInfo[];
   readonly functions: { name: string; insn: number }[];
   readonly verifierLog: string;
+  /** Chain slots (BPF_PROG_CHAIN_*; src/chain): null until a chain is added, or from load with the inject flag. */
+  chain: ChainSlots | null = null;
   /** Run statistics (bpf_prog_info.run_cnt / run_time_ns). */
   runCnt = 0;
   runTimeNs = 0;

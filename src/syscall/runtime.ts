@@ -22,7 +22,7 @@ import {
 } from '../maps/index.js';
 import {
   BPF_CMD, BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_STRICT_ALIGNMENT, BPF_F_ANY_ALIGNMENT, BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS,
-  BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, BPF_PROG_TYPE, progTypeName,
+  BPF_MAP_TYPE, BPF_OBJ_NAME_LEN, BPF_PROG_TYPE, progTypeName, BPF_F_INJECT_CHAIN_CALLS, SLEEPABLE_CAPABLE_PROG_TYPES,
 } from '../uapi/bpf.js';
 import { BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, OP_LDDW } from '../isa/opcodes.js';
 import type { LineInfo } from '../object/loader.js';
@@ -33,6 +33,9 @@ import { resolvePseudoLdimm64 } from './fixup.js';
 import { verify } from '../verifier/verifier.js';
 import { attachEnv, helperProto, type RunEnv, type RunEnvOptions } from '../helpers/index.js';
 import { progTypeOps, testRun } from '../hooks/index.js';
+import { ChainCore, type ChainMode } from '../chain/core.js';
+import { injectChainCalls } from '../verifier/chain_inject.js';
+import { defaultXdpProgramRunner, getXdpProgramRunner, setXdpProgramRunner, type XdpProgramRunner } from '../net/runner.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Attributes and results.
@@ -169,6 +172,22 @@ export interface RuntimeOptions {
   stats?: boolean;
   /** Helper environment: clock, PRNG seed, current task, devices, trace_printk format ('text' or 'pipe'). */
   env?: Omit<RunEnvOptions, 'traceSink'>;
+  /**
+   * How chain calls (BPF_PROG_CHAIN_*) run: 'native' (default) - the run loop follows chains, any program
+   * can start one; 'inject' - the 2019 patch: BPF_F_INJECT_CHAIN_CALLS rewrites exits at load. See src/chain.
+   */
+  chainMode?: ChainMode;
+}
+
+/** BPF_PROG_CHAIN_ADD / DEL / GET attr (the series' `union bpf_attr` member). */
+export interface ProgChainAttr {
+  prevProgFd: number;
+  /** ADD only. */
+  nextProgFd?: number;
+  /** The return code; ~0 (0xffffffff, or -1) is the wildcard. */
+  retcode: number;
+  /** Out (GET): the next program's id. */
+  nextProgId?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -208,6 +227,7 @@ const ATTR_FIELDS: Record<string, readonly string[]> = {
   BPF_MAP_GET_FD_BY_ID: ['mapId', 'openFlags'],
   BPF_OBJ_PIN: ['bpfFd', 'pathname', 'fileFlags'],
   BPF_OBJ_GET: ['bpfFd', 'pathname', 'fileFlags'],
+  BPF_PROG_CHAIN: ['prevProgFd', 'nextProgFd', 'retcode', 'nextProgId'],
 };
 
 const isZero = (v: unknown): boolean =>
@@ -251,6 +271,8 @@ export class BpfRuntime {
   stats: boolean;
   /** Lines programs wrote with bpf_trace_printk, oldest first (the trace pipe); readers may drain it. */
   readonly tracePipe: string[] = [];
+  /** Chain calls: slots, the PROG_CHAIN_* rules and the run loop (src/chain/core.ts). */
+  readonly chains: ChainCore;
 
   private readonly progs = new Map<number, BpfProg>();
   private nextProgId = 1;
@@ -262,8 +284,12 @@ export class BpfRuntime {
     this.registry = new MapRegistry(this.space, { nCpus: opts.nCpus });
     this.vm = new Vm({ space: this.space, budget: opts.budget });
     this.env = attachEnv(this.vm, this.registry, { ...opts.env, traceSink: (line) => void this.tracePipe.push(line) });
-    // A prog-array slot holds a BpfProg; tail calls continue in its pre-decoded program.
-    this.env.resolveProg = (ref) => (ref instanceof BpfProg ? ref.program : null);
+    // A prog-array slot holds a BpfProg; tail calls continue in its pre-decoded program. The chain core
+    // resolves them (it notes which program will exit) and runs every top-level run (it follows chains).
+    this.chains = new ChainCore(this.vm, this.env, this.registry, opts.chainMode ?? 'native');
+    this.env.resolveProg = this.chains.resolveProg;
+    this.env.runHook = this.chains.runHook;
+    installChainXdpRunner();
     this.stats = opts.stats ?? true;
     this.registry.resolveProgFd = (fd) => this.progFromFd('BPF_MAP_UPDATE_ELEM', fd);
     this.registry.resolveMapFd = (fd) => this.mapFromFd('BPF_MAP_UPDATE_ELEM', fd);
@@ -485,7 +511,13 @@ export class BpfRuntime {
     const expectedAttachType = u32(cmd, 'expected_attach_type', attr.expectedAttachType);
     const ops = progTypeOps(type, expectedAttachType);
     if (ops === undefined) fail('EINVAL', `${cmd}: program type ${progTypeName(type)} is not supported`);
-    if ((progFlags & BPF_F_SLEEPABLE) !== 0) fail('EINVAL', `${cmd}: only fentry/fexit/fmod_ret, lsm, iter, uprobe and struct_ops programs can be sleepable`);
+    // Bit 4 is BPF_F_SLEEPABLE for the types upstream lets sleep, BPF_F_INJECT_CHAIN_CALLS for the others
+    // (uapi/bpf.ts). tsbpf runs no sleepable programs.
+    const sleepableType = SLEEPABLE_CAPABLE_PROG_TYPES.includes(type);
+    if (sleepableType && (progFlags & BPF_F_SLEEPABLE) !== 0) {
+      fail('EINVAL', `${cmd}: only fentry/fexit/fmod_ret, lsm, iter, uprobe and struct_ops programs can be sleepable, and tsbpf runs none`);
+    }
+    const injectChains = !sleepableType && (progFlags & BPF_F_INJECT_CHAIN_CALLS) !== 0 && this.chains.mode === 'inject';
     if ((progFlags & BPF_F_XDP_HAS_FRAGS) !== 0 && type !== BPF_PROG_TYPE.BPF_PROG_TYPE_XDP) {
       fail('EINVAL', `${cmd}: BPF_F_XDP_HAS_FRAGS is only for XDP programs`);
     }
@@ -533,14 +565,32 @@ export class BpfRuntime {
         fail('EINVAL', `${cmd}: prog array '${m.name}' (id ${m.id}) is owned by program type ${m.ownerType}, not ${type}`);
       }
     }
+    // Chain calls, "inject" model: rewrite the main program's exits into tail calls through a hidden slot
+    // table (the table is created first: the rewritten code holds its address).
+    let xlated = result.insns;
+    let stackDepth = result.stackDepth;
+    let slots = null;
+    if (injectChains) {
+      slots = this.chains.newSlots({ id: 0, type, expectedAttachType, mode: 'interp' } as unknown as BpfProg);
+      try {
+        const inj = injectChainCalls(xlated, slots.handle, stackDepth);
+        xlated = inj.insns;
+        stackDepth = inj.stackDepth;
+      } catch (e) {
+        slots.destroy();
+        if (e instanceof BpfError) fail(e.code, `${cmd}: ${e.message.replace(/^[A-Z0-9]+: /, '')}`);
+        throw e;
+      }
+    }
     // The verifier checked the program; pre-decode its translation without checking again.
-    const program = this.vm.loadUnchecked(result.insns);
+    const program = this.vm.loadUnchecked(xlated);
     const prog = new BpfProg({
       id: this.nextProgId++, type, expectedAttachType, name, license, progFlags, insns: insns.map((i) => ({ ...i })),
-      xlated: result.insns, program, usedMaps: used, usedHelpers: result.usedHelpers, stackDepth: result.stackDepth,
-      hasTailCall: result.hasTailCall, lineInfo: attr.lineInfo ?? [], functions: attr.functions ?? [], verifierLog: result.log,
+      xlated, program, usedMaps: used, usedHelpers: result.usedHelpers, stackDepth,
+      hasTailCall: result.hasTailCall || injectChains, lineInfo: attr.lineInfo ?? [], functions: attr.functions ?? [], verifierLog: result.log,
     });
     this.progs.set(prog.id, prog);
+    this.chains.adopt(prog, slots);
     return this.fds.open('prog', prog, FMODE_RW);
   }
 
@@ -567,6 +617,58 @@ export class BpfRuntime {
       throw err;
     }
     return res;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Chain calls (the 2019 series; src/chain). Checks in the patch's order: attr (EINVAL), slot (E2BIG),
+  // prev fd (EBADF; EINVAL for a map fd), chainability (EOPNOTSUPP in the inject model), next fd (EBADF).
+
+  /** BPF_PROG_CHAIN_ADD: chain `next` after `prev` for `retcode`, replacing silently what the slot held. */
+  progChainAdd(attr: ProgChainAttr): void {
+    const cmd = 'BPF_PROG_CHAIN_ADD';
+    checkAttr(cmd, attr, 'BPF_PROG_CHAIN');
+    const index = this.chains.slotIndex(cmd, attr.retcode ?? 0);
+    const prev = this.progFromFd(cmd, attr.prevProgFd);
+    this.chains.slotsOf(cmd, prev, false);
+    const next = this.progFromFd(cmd, attr.nextProgFd ?? 0);
+    const old = this.chains.add(cmd, prev, index, next);
+    if (old !== null) this.collect(); // the replaced program's reference is gone
+  }
+
+  /** BPF_PROG_CHAIN_DEL: empty the slot of `retcode` (ENOENT when empty). */
+  progChainDel(attr: ProgChainAttr): void {
+    const cmd = 'BPF_PROG_CHAIN_DEL';
+    checkAttr(cmd, attr, 'BPF_PROG_CHAIN');
+    const index = this.chains.slotIndex(cmd, attr.retcode ?? 0);
+    const prev = this.progFromFd(cmd, attr.prevProgFd);
+    this.chains.del(cmd, prev, index, attr.retcode ?? 0);
+    this.collect();
+  }
+
+  /** BPF_PROG_CHAIN_GET: the id of the program chained for `retcode` (also written to attr.nextProgId). */
+  progChainGet(attr: ProgChainAttr): number {
+    const cmd = 'BPF_PROG_CHAIN_GET';
+    checkAttr(cmd, { ...attr, nextProgId: 0 }, 'BPF_PROG_CHAIN');
+    const index = this.chains.slotIndex(cmd, attr.retcode ?? 0);
+    const prev = this.progFromFd(cmd, attr.prevProgFd);
+    const id = this.chains.get(cmd, prev, index, attr.retcode ?? 0).id;
+    attr.nextProgId = id;
+    return id;
+  }
+
+  /** libbpf's bpf_prog_chain_add(prev_fd, retcode, next_fd). */
+  bpfProgChainAdd(prevFd: number, retcode: number, nextFd: number): void {
+    this.progChainAdd({ prevProgFd: prevFd, retcode, nextProgFd: nextFd });
+  }
+
+  /** libbpf's bpf_prog_chain_del(prev_fd, retcode). */
+  bpfProgChainDel(prevFd: number, retcode: number): void {
+    this.progChainDel({ prevProgFd: prevFd, retcode });
+  }
+
+  /** libbpf's bpf_prog_chain_get(prev_fd, retcode, &prog_id): returns prog_id. */
+  bpfProgChainGet(prevFd: number, retcode: number): number {
+    return this.progChainGet({ prevProgFd: prevFd, retcode });
   }
 
   /** Every live program, by id. */
@@ -679,6 +781,9 @@ export class BpfRuntime {
       case 'BPF_MAP_GET_FD_BY_ID': return this.mapGetFdById(attr);
       case 'BPF_OBJ_PIN': return this.objPin(attr);
       case 'BPF_OBJ_GET': return this.objGet(attr);
+      case 'BPF_PROG_CHAIN_ADD': return this.progChainAdd(attr);
+      case 'BPF_PROG_CHAIN_DEL': return this.progChainDel(attr);
+      case 'BPF_PROG_CHAIN_GET': return this.progChainGet(attr);
       default: return fail('EINVAL', `bpf: unknown or unsupported command ${String(cmd)}`);
     }
   }
@@ -706,10 +811,14 @@ export class BpfRuntime {
       const o = stack.pop()!;
       if (live.has(o)) continue;
       live.add(o);
-      if (o instanceof BpfProg) { stack.push(...o.usedMaps); continue; }
+      if (o instanceof BpfProg) { stack.push(...o.usedMaps, ...this.chains.targets(o)); continue; }
       for (const c of referencedBy(o)) stack.push(c);
     }
-    for (const [id, p] of this.progs) if (!live.has(p)) this.progs.delete(id);
+    for (const [id, p] of this.progs) {
+      if (live.has(p)) continue;
+      this.progs.delete(id);
+      this.chains.release(p);
+    }
     for (const m of this.registry.all()) if (!live.has(m)) m.destroy();
   }
 }
@@ -814,3 +923,16 @@ function mapInfo(m: BpfMap): MapInfo {
   };
 }
 
+/**
+ * The XDP runner of virtual interfaces (src/net/runner.ts) for runtimes with a chain core: the program's
+ * whole chain runs, each hop reported to the interface's counters. Installed once, and only over the
+ * default runner (a runner someone installed on purpose stays).
+ */
+const chainXdpRunner: XdpProgramRunner = (rt, prog, ctx, obs) => {
+  if (rt.stats) prog.runCnt++;
+  return rt.chains.run(prog, ctx, obs);
+};
+
+function installChainXdpRunner(): void {
+  if (getXdpProgramRunner() === defaultXdpProgramRunner) setXdpProgramRunner(chainXdpRunner);
+}

@@ -41,6 +41,13 @@ export const BPF_CMD = {
   BPF_ITER_CREATE: 33,
   BPF_LINK_DETACH: 34,
   BPF_PROG_BIND_MAP: 35,
+  // The 2019 chain-call series (never merged upstream; see src/chain/README.md). The patch numbered them
+  // right after BPF_MAP_DELETE_BATCH, numbers upstream has since given to BPF_LINK_*. tsbpf puts them at
+  // 0x100: far above the dense upstream enum (36 commands in 2024, growing by one or two a year), so no
+  // upstream command can ever collide with them.
+  BPF_PROG_CHAIN_ADD: 0x100,
+  BPF_PROG_CHAIN_DEL: 0x101,
+  BPF_PROG_CHAIN_GET: 0x102,
 } as const;
 
 /** enum bpf_map_type */
@@ -415,6 +422,25 @@ export const BPF_F_STRICT_ALIGNMENT = 1 << 0;
 export const BPF_F_ANY_ALIGNMENT = 1 << 1;
 export const BPF_F_SLEEPABLE = 1 << 4;
 export const BPF_F_XDP_HAS_FRAGS = 1 << 5;
+/**
+ * BPF_PROG_LOAD prog_flags bit of the 2019 chain-call series: rewrite every exit of the main program into a
+ * chain call (src/verifier/chain_inject.ts). The patch used 1 << 4, the bit upstream later gave to
+ * BPF_F_SLEEPABLE. tsbpf keeps the patch's value and tells the two apart by program type: for the types
+ * upstream lets sleep (kprobe/uprobe, tracing, lsm, struct_ops: SLEEPABLE_CAPABLE_PROG_TYPES) the bit is
+ * BPF_F_SLEEPABLE (refused: tsbpf runs no sleepable programs); for every other type (XDP, socket filter,
+ * tc, tracepoint ...) it is BPF_F_INJECT_CHAIN_CALLS. No program can mean both: sleepable programs cannot
+ * be tail-called, so they could never be in a chain.
+ */
+export const BPF_F_INJECT_CHAIN_CALLS = 1 << 4;
+/** Program types upstream lets sleep (BPF_F_SLEEPABLE): for them bit 4 is SLEEPABLE, not chain injection. */
+export const SLEEPABLE_CAPABLE_PROG_TYPES: readonly number[] = [
+  BPF_PROG_TYPE.BPF_PROG_TYPE_KPROBE, BPF_PROG_TYPE.BPF_PROG_TYPE_TRACING, BPF_PROG_TYPE.BPF_PROG_TYPE_LSM,
+  BPF_PROG_TYPE.BPF_PROG_TYPE_STRUCT_OPS,
+];
+/** Chain slots per program: slot 0 is the wildcard (retcode ~0), slot retcode + 1 the exact code. */
+export const BPF_NUM_CHAIN_SLOTS = 8;
+/** The retcode that names the wildcard slot (~0 as a u32). */
+export const BPF_CHAIN_WILDCARD = 0xffffffff;
 
 /** XDP verdicts (enum xdp_action). */
 export const XDP_ABORTED = 0;
