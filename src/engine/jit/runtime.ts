@@ -144,7 +144,15 @@ export class Jit {
     for (let r = 0; r <= 5; r++) { L[r] = v[b + 2 * r]; H[r] = v[b + 2 * r + 1]; }
     vm.pc = pc;
     fn(vm);
-    if (vm.halted) throw HALT;
+    if (vm.halted) {
+      const env = vm.env;
+      if (env !== undefined && env.pendingTailCall !== null) {
+        // bpf_tail_call succeeded: the JIT does not jump to the target yet (issue 6); never run on silently
+        env.pendingTailCall = null;
+        throw new BpfError('EOPNOTSUPP', `insn ${pc}: tail calls are not supported by the JIT engine yet; use the interpreter`, pc);
+      }
+      throw HALT;
+    }
     v = this.v(); // the helper may have grown the memory
     for (let r = 0; r <= 5; r++) { v[b + 2 * r] = L[r]; v[b + 2 * r + 1] = H[r]; }
     this.invalidate(v); // the helper may have changed the region table
