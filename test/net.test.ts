@@ -6,9 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BpfObject } from '../src/lib/index.js';
 import { BpfError } from '../src/errors.js';
-import { Net, HostStack } from '../src/net/index.js';
+import { Net, HostStack, createVethHosts } from '../src/net/index.js';
+import { writePcap } from '../src/net/pcap.js';
 import {
-  ARPOP_REPLY, ARPOP_REQUEST, ETH_P_ARP, ETH_P_IP, ICMP_ECHO, ICMP_ECHOREPLY, IPPROTO_ICMP, buildIcmpEcho, buildIpv4,
+  ARPOP_REPLY, ARPOP_REQUEST, ETH_P_ARP, ETH_P_IP, ICMP_ECHO, ICMP_ECHOREPLY, IPPROTO_ICMP, buildArp, buildIcmpEcho, buildIpv4,
   inetChecksum, parseArp, parseIpv4, parseIpv4Frame, rd16,
 } from '../src/net/ether.js';
 import { XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../src/uapi/bpf.js';
@@ -317,4 +318,27 @@ test('counters: per program and per verdict, shown as a table', () => {
   assert.match(text, /xdp_drop_icmp\s+\d+\s+4\s+0\s+3\s+1\s+0\s+0\s+0/);
   assert.match(text, /= verdict\s+4\s+0\s+3\s+1/);
   assert.equal(JSON.parse(JSON.stringify(s)).verdicts.DROP, 3);
+});
+
+test('createVethHosts: the selftest topology; a capture fed to a device', () => {
+  const t = createVethHosts();
+  const obj = BpfObject.open(OBJ).load({ runtime: t.net.rt });
+  assert.equal(t.pingAB(2), 2);
+  assert.equal(t.pingBA(1), 1);
+  t.a.attachXdp(obj.program('xdp_drop'));
+  assert.equal(t.pingBA(2), 0, 'the requests arrive on a and are dropped there');
+  assert.equal(t.pingAB(1), 0, 'requests from a pass, the echo request arrives on b, the reply is dropped on a');
+  assert.equal(t.hostB.stats.echoRequestsIn, 3, '2 + the one that got through a\'s hook the other way');
+  t.a.detachXdp();
+  // Three frames from a capture: the ARP request is answered (b transmits, a receives the reply).
+  const frames = [
+    buildArp(ARPOP_REQUEST, t.a.mac, parseIpv4(t.ipA), null, parseIpv4(t.ipB)),
+    new Uint8Array(60), new Uint8Array(8),
+  ];
+  t.b.attachXdp(obj.program('xdp_pass'));
+  const before = t.hostB.stats.arpRequestsIn;
+  assert.equal(t.b.receiveCapture(writePcap(frames.map((data) => ({ data })))), 3);
+  assert.equal(t.hostB.stats.arpRequestsIn, before + 1);
+  assert.equal(t.b.stats.rxDropped, 1, 'the 8-byte runt');
+  assert.throws(() => t.b.receiveCapture(writePcap([{ data: frames[1] }], { linktype: 101 })), (e: unknown) => e instanceof BpfError && e.code === 'EINVAL');
 });

@@ -3,6 +3,8 @@
 export { Net, NetDevice, SingleProgHook, DEFAULT_MTU, IFNAMSIZ, MAX_FRAME } from './netdev.js';
 export type { XdpHook, ProgLike, DeviceOptions, FrameHandler, NetOptions } from './netdev.js';
 export { HostStack, HostStats } from './host.js';
+export { createVethHosts } from './topology.js';
+export type { VethHosts, VethHostsOptions } from './topology.js';
 export type { HostIface, PingOptions } from './host.js';
 export { DevStats, ProgStats, VERDICT_NAMES, formatStats, verdictColumn } from './stats.js';
 export {

@@ -35,6 +35,7 @@ import type { BpfProg } from '../syscall/prog.js';
 import { BpfRuntime } from '../syscall/runtime.js';
 import { BPF_ATTACH_TYPE, BPF_MAP_TYPE, BPF_PROG_TYPE, XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX } from '../uapi/bpf.js';
 import { ETH_HLEN, VLAN_ETH_HLEN, formatMac, parseMac } from './ether.js';
+import { LINKTYPE_ETHERNET, readCapture, type Capture } from './pcap.js';
 import { getXdpProgramRunner, isXdpProg, type ProgRunObserver, type XdpProgramRunner } from './runner.js';
 import { DevStats, ProgStats, formatStats, verdictColumn } from './stats.js';
 
@@ -192,6 +193,17 @@ export class NetDevice implements ProgRunObserver {
    */
   receive(frame: Uint8Array): number {
     return this.net.receiveFrame(this, frame);
+  }
+
+  /**
+   * Every Ethernet frame of a capture (pcap or pcapng bytes, or a parsed Capture) arrives on this device, in
+   * order. EINVAL for a capture whose link type is not Ethernet. Returns how many frames were fed.
+   */
+  receiveCapture(capture: Uint8Array | Capture): number {
+    const c = capture instanceof Uint8Array ? readCapture(capture) : capture;
+    if (c.linktype !== LINKTYPE_ETHERNET) fail('EINVAL', `${this.name}: the capture's link type ${c.linktype} is not Ethernet (1)`);
+    for (const p of c.packets) this.receive(p.data);
+    return c.packets.length;
   }
 
   /** The host side sends a frame out of this device (no XDP on egress). Runs the network until quiet. */
