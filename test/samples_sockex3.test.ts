@@ -146,3 +146,51 @@ for (const xdp of [false, true]) {
     }
   });
 }
+
+/** An Ethernet frame with `n` nested 802.1Q tags around IPv4/UDP 10.8.0.1:1111 -> 10.8.0.2:2222. */
+function nestedTags(n: number): Uint8Array {
+  const f: number[] = [2, 0, 0, 0, 0, 0xb, 2, 0, 0, 0, 0, 0xa, 0x81, 0x00];
+  for (let i = 0; i < n; i++) f.push(0, i + 1, ...(i === n - 1 ? [0x08, 0x00] : [0x81, 0x00]));
+  const ip = [0x45, 0, 0, 28, 0, 1, 0x40, 0, 64, 17, 0, 0, 10, 8, 0, 1, 10, 8, 0, 2];
+  f.push(...ip, 0x04, 0x57, 0x08, 0xae, 0, 8, 0, 0);
+  return Uint8Array.from(f);
+}
+
+/** The flow each twin must report for n tags: the 33-tail-call budget decides how far the walk gets. */
+function tagFlow(n: number, xdp: boolean): string {
+  // Calls needed: the socket filter's entry goes straight to the first tag (n tags + IPv4 + ports);
+  // the XDP entry goes through the Ethernet parser first (one more).
+  const calls = n + 2 + (xdp ? 1 : 0);
+  if (calls <= 33) return '0x800 10.8.0.1 10.8.0.2 17 1111 2222 vlan,qinq';
+  if (calls === 34) return '0x800 10.8.0.1 10.8.0.2 17 0 0 vlan,qinq'; // the ports parser is one call too far
+  return '0x8100   0 0 0 vlan,qinq'; // stopped inside the tags: no addresses
+}
+
+const rowText = (r: FlowRow): string => `0x${r.l3proto.toString(16)} ${r.src} ${r.dst} ${r.proto} ${r.sport} ${r.dport} ${r.via.join(',')}`;
+
+test('sockex3: nested tags against the 33-tail-call limit (30, 31, 40 tags), both twins', () => {
+  for (const xdp of [false, true]) {
+    for (const n of [30, 31, 40]) {
+      const r = dissectCapture(writePcap([{ data: nestedTags(n) }]), { xdp });
+      assert.deepEqual(r.rows.map(rowText), [tagFlow(n, xdp)], `${n} tags, ${xdp ? 'xdp' : 'socket'}`);
+      assert.equal(r.rows[0].bytes, BigInt(nestedTags(n).length - 14));
+    }
+  }
+});
+
+test('sockex3 in the kernel: nested tags against the 33-tail-call limit give the same flows',
+  { skip: kernel.ok ? false : `kernel not reachable: ${kernel.ok ? '' : kernel.why}` }, () => {
+    try {
+      for (const xdp of [false, true]) {
+        const twin = xdp ? SOCKEX3.xdp : SOCKEX3.socket;
+        for (const n of [30, 31, 40]) {
+          const o = loadObject(`${DIR}/${twin.object}`);
+          progRun(o.prog(twin.entry), { dataIn: nestedTags(n) });
+          const rows = mapDump(o.map('flows')).map((e) => decodeFlow(e.key, e.value!));
+          assert.deepEqual(rows.map(rowText), [tagFlow(n, xdp)], `${n} tags, ${xdp ? 'xdp' : 'socket'}`);
+        }
+      }
+    } finally {
+      cleanup();
+    }
+  });
