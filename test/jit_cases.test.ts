@@ -14,6 +14,7 @@ import { Vm, type Engine } from '../src/engine/vm.js';
 import { PERM_RW } from '../src/vm/memory.js';
 import { type TestCase, readCase } from './case_format.js';
 import { casesDir } from './cases/gen.js';
+import { unwindHelper } from './gen/env.js';
 
 const ROOT = casesDir();
 
@@ -25,13 +26,6 @@ function listCases(dir: string): string[] {
     else if (name.endsWith('.data')) out.push(p);
   }
   return out;
-}
-
-/** bpf_conformance's unwind helper (as in test/cases.test.ts). */
-function unwindHelper(vm: Vm): void {
-  vm.lo[0] = vm.lo[1];
-  vm.hi[0] = vm.hi[1];
-  if (vm.lo[1] === 0 && vm.hi[1] === 0) vm.halted = true;
 }
 
 /** Run a case on one engine in the case environment; returns r0 or throws what the runtime threw. */
