@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCapture, writePcap } from '../src/net/pcap.js';
+import { PROGRESS_MIN, Progress } from '../src/cli/xdp.js';
 import {
   ARPOP_REQUEST, ICMP_ECHO, IPPROTO_ICMP, buildArp, buildIcmpEcho, buildIpv4, parseMac, parseIpv4,
 } from '../src/net/ether.js';
@@ -117,4 +118,26 @@ test('xdp run: bad arguments', () => {
   assert.match(r.err, /'bogus' is not an XDP action/);
   r = tsbpf(['xdp', 'run', '--obj', OBJ, '--prog', 'xdp_pass', '--pcap', join(dir, 'missing.pcap')]);
   assert.equal(r.code, 1);
+});
+
+test('xdp run: the progress bar draws only on a terminal and only for large captures', () => {
+  const lines: string[] = [];
+  const tty = { isTTY: true, write: (s: string) => void lines.push(s) };
+  const small = new Progress(PROGRESS_MIN - 1, tty);
+  small.update(5);
+  small.end();
+  assert.equal(lines.length, 0);
+  const pipe = new Progress(PROGRESS_MIN * 2, { isTTY: false, write: (s: string) => void lines.push(s) });
+  pipe.update(PROGRESS_MIN);
+  assert.equal(lines.length, 0);
+  const big = new Progress(PROGRESS_MIN * 2, tty);
+  big.update(0);
+  big.update(1); // same percentage: not redrawn
+  big.update(PROGRESS_MIN);
+  big.update(PROGRESS_MIN * 2);
+  big.end();
+  assert.equal(lines.length, 4);
+  assert.match(lines[1], /^\r\[#{20}\.{20}\]  50% 10000\/20000 packets$/);
+  assert.match(lines[2], /100% 20000\/20000/);
+  assert.equal(lines[3], '\n');
 });

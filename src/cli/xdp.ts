@@ -61,9 +61,13 @@ function perProg(opt: string, list: string[] | undefined, progs: string[]): Map<
   return m;
 }
 
-class Progress {
+/** A one-line progress bar, redrawn when the percentage changes; drawn only on a terminal, for big inputs. */
+export class Progress {
   private last = -1;
-  constructor(private readonly total: number, private readonly on: boolean) {}
+  readonly on: boolean;
+  constructor(private readonly total: number, private readonly stream: { write(s: string): unknown; isTTY?: boolean }, min = PROGRESS_MIN) {
+    this.on = stream.isTTY === true && total >= min;
+  }
   update(done: number): void {
     if (!this.on) return;
     const pct = Math.floor((done * 100) / this.total);
@@ -71,10 +75,10 @@ class Progress {
     this.last = pct;
     const width = 40;
     const fill = Math.round((pct * width) / 100);
-    process.stderr.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${String(pct).padStart(3)}% ${done}/${this.total} packets`);
+    this.stream.write(`\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${String(pct).padStart(3)}% ${done}/${this.total} packets`);
   }
   end(): void {
-    if (this.on) process.stderr.write('\n');
+    if (this.on) this.stream.write('\n');
   }
 }
 
@@ -165,7 +169,7 @@ async function run(argv: string[]): Promise<number> {
   };
 
   const packets = capture.packets;
-  const progress = new Progress(packets.length, process.stderr.isTTY === true && packets.length >= PROGRESS_MIN);
+  const progress = new Progress(packets.length, process.stderr);
   const t0 = performance.now();
   for (let i = 0; i < packets.length; i++) {
     ts = packets[i].ts;
