@@ -3,6 +3,12 @@
 // bpf_perf_event_output for every program type. Return values and errnos are the kernel's; the packet
 // bounds live in the ctx block (helpers/layout.ts), and every adjust re-syncs the xdp_md mirror and the
 // packet's memory region. No allocation.
+//
+// XDP multi-buffer: an xdp_buff may carry fragments (the kernel's skb_shared_info frags, one page each)
+// past its linear part. Their descriptor lives in the ctx block right after the xdp_buff part (XDP_FRAGS_*
+// below), outside the ctx region programs may read; the frag pages live in the address space without a
+// region, so programs reach frag bytes only through the helpers (xdp_get_buff_len, xdp_load_bytes,
+// xdp_store_bytes, xdp_adjust_tail, perf_event_output), as in the kernel.
 
 import type { Vm } from '../engine/vm.js';
 import { PerfEventArrayMap } from '../maps/fd_array.js';
@@ -12,7 +18,7 @@ import { PERM_READ, PERM_RW, PERM_WRITE, type AddressSpace } from '../vm/memory.
 import { envOf, REDIRECT_IFINDEX, REDIRECT_MAP } from './env.js';
 import {
   ETH_HLEN, SKB_INT_DATA, SKB_INT_LEN, SKB_SHARED_INFO_SIZE, XDP_BUFF_DATA, XDP_BUFF_DATA_END, XDP_BUFF_DATA_HARD_START,
-  XDP_BUFF_DATA_META, XDP_BUFF_FRAME_SZ, XDP_BUFF_PKT_REGION, XDP_FRAME_SIZE, XDP_MD_DATA, XDP_MD_DATA_END,
+  XDP_BUFF_DATA_META, XDP_BUFF_FRAME_SZ, XDP_BUFF_PKT_REGION, XDP_BUFF_SIZE, XDP_FRAME_SIZE, XDP_MD_DATA, XDP_MD_DATA_END,
   XDP_MD_DATA_META, XDP_META_MAX,
 } from './layout.js';
 import { addrArg, badArg, needMem, retInt, retU32 } from './regs.js';
@@ -29,6 +35,107 @@ const TC_ACT_SHOT = 2;
 const TC_ACT_REDIRECT = 7;
 /** BPF_F_CTXLEN_MASK (upper 32 bits: bits 32..51) */
 const CTXLEN_MASK_HI = 0xfffff;
+
+// ------------------------------------------------------------------------------------------------ XDP frags
+
+/** MAX_SKB_FRAGS (CONFIG_MAX_SKB_FRAGS default): the most fragments one xdp_buff carries. */
+export const MAX_SKB_FRAGS = 17;
+/** PAGE_SIZE: each frag is one page, and rxq->frag_size of a test run (a frag grows up to this). */
+export const XDP_FRAG_PAGE = 4096;
+/** u32 nr_frags; non-zero exactly when the kernel's XDP_FLAGS_HAS_FRAGS is set. */
+export const XDP_FRAGS_NR = XDP_BUFF_SIZE;
+/** u32 sinfo->xdp_frags_size: bytes in all frags. */
+export const XDP_FRAGS_SIZE = XDP_BUFF_SIZE + 4;
+/** u32 address of frag page 0 (page i at + i * XDP_FRAG_PAGE), then a gather area; 0 until first needed. */
+export const XDP_FRAGS_PAGES = XDP_BUFF_SIZE + 8;
+/** u32[MAX_SKB_FRAGS]: skb_frag_size of each frag (every frag starts at offset 0 of its page). */
+export const XDP_FRAG_LEN = XDP_BUFF_SIZE + 12;
+/** Size of an XDP ctx block: xdp_md mirror + xdp_buff part + frags descriptor. */
+export const XDP_CTX_BLOCK_SIZE = XDP_FRAG_LEN + 4 * MAX_SKB_FRAGS;
+/** Bytes of the frag pages block: the pages, then room to gather a whole multi-buffer packet contiguously. */
+export const XDP_FRAG_BLOCK_SIZE = 2 * MAX_SKB_FRAGS * XDP_FRAG_PAGE + XDP_FRAG_PAGE;
+
+/** xdp_get_buff_len(): linear bytes plus, for a multi-buffer xdp_buff, the frags' bytes. */
+export function xdpBuffLen(space: AddressSpace, ctx: number): number {
+  const dv = space.dv;
+  return dv.getUint32(ctx + XDP_BUFF_DATA_END, true) - dv.getUint32(ctx + XDP_BUFF_DATA, true) +
+    dv.getUint32(ctx + XDP_FRAGS_SIZE, true);
+}
+
+/**
+ * bpf_xdp_copy_buf(): copy `len` bytes at packet offset `off` (from data, across the linear part and then
+ * the frags in order) to `buf` (toPacket false) or from `buf` into the packet (toPacket true). The caller
+ * has checked off + len <= xdp_get_buff_len.
+ */
+export function xdpCopy(space: AddressSpace, ctx: number, off: number, buf: number, len: number, toPacket: boolean): void {
+  const dv = space.dv;
+  const u8 = space.u8;
+  let ptr = dv.getUint32(ctx + XDP_BUFF_DATA, true);
+  let ptrLen = dv.getUint32(ctx + XDP_BUFF_DATA_END, true) - ptr;
+  let ptrOff = 0;
+  const nr = dv.getUint32(ctx + XDP_FRAGS_NR, true);
+  const pages = dv.getUint32(ctx + XDP_FRAGS_PAGES, true);
+  for (let next = 0; ; next++) {
+    if (off < ptrOff + ptrLen) {
+      const at = off - ptrOff;
+      const n = Math.min(len, ptrLen - at);
+      if (toPacket) u8.copyWithin(ptr + at, buf, buf + n);
+      else u8.copyWithin(buf, ptr + at, ptr + at + n);
+      off += n;
+      len -= n;
+      buf += n;
+    }
+    if (len === 0 || next === nr) return;
+    ptrOff += ptrLen;
+    ptr = pages + next * XDP_FRAG_PAGE;
+    ptrLen = dv.getUint32(ctx + XDP_FRAG_LEN + 4 * next, true);
+  }
+}
+
+/** bpf_xdp_frags_increase_tail(): grow the last frag into the rest of its page (zeroed). */
+function fragsIncreaseTail(space: AddressSpace, ctx: number, nr: number, offset: number): number {
+  const dv = space.dv;
+  const lenAt = ctx + XDP_FRAG_LEN + 4 * (nr - 1);
+  const size = dv.getUint32(lenAt, true);
+  if (offset > XDP_FRAG_PAGE - size) return E_INVAL;
+  const page = dv.getUint32(ctx + XDP_FRAGS_PAGES, true) + (nr - 1) * XDP_FRAG_PAGE;
+  space.u8.fill(0, page + size, page + size + offset);
+  dv.setUint32(lenAt, size + offset, true);
+  dv.setUint32(ctx + XDP_FRAGS_SIZE, dv.getUint32(ctx + XDP_FRAGS_SIZE, true) + offset, true);
+  return 0;
+}
+
+/**
+ * bpf_xdp_frags_shrink_tail(): take `offset` bytes off the end, last frag first; frags that empty are
+ * released, and once none is left the rest comes off the linear part. `offset` is the C int -delta (so
+ * -INT_MIN stays INT_MIN and shrinks nothing, as in the kernel).
+ */
+function fragsShrinkTail(space: AddressSpace, ctx: number, nr: number, offset: number): number {
+  if (offset > xdpBuffLen(space, ctx) - ETH_HLEN) return E_INVAL;
+  const dv = space.dv;
+  let nFree = 0, lenFree = 0;
+  for (let i = nr - 1; i >= 0 && offset > 0; i--) {
+    const lenAt = ctx + XDP_FRAG_LEN + 4 * i;
+    const size = dv.getUint32(lenAt, true);
+    const shrink = Math.min(offset, size);
+    lenFree += shrink;
+    offset -= shrink;
+    if (size === shrink) {
+      dv.setUint32(lenAt, 0, true);
+      nFree++;
+    } else {
+      dv.setUint32(lenAt, size - shrink, true);
+      break;
+    }
+  }
+  dv.setUint32(ctx + XDP_FRAGS_NR, nr - nFree, true);
+  dv.setUint32(ctx + XDP_FRAGS_SIZE, dv.getUint32(ctx + XDP_FRAGS_SIZE, true) - lenFree, true);
+  if (nr === nFree) {
+    setXdpBounds(space, ctx, dv.getUint32(ctx + XDP_BUFF_DATA_META, true), dv.getUint32(ctx + XDP_BUFF_DATA, true),
+      dv.getUint32(ctx + XDP_BUFF_DATA_END, true) - offset);
+  }
+  return 0;
+}
 
 // ------------------------------------------------------------------------------------------------ XDP buff
 
@@ -80,10 +187,17 @@ export function xdpAdjustMeta(vm: Vm): void {
   retInt(vm, 0);
 }
 
-/** 65: long bpf_xdp_adjust_tail(xdp_md, int delta): grow into the tailroom (zeroed) or shrink to ETH_HLEN. */
+/**
+ * 65: long bpf_xdp_adjust_tail(xdp_md, int delta): linear buffer: grow into the tailroom (zeroed) or shrink
+ * to ETH_HLEN; multi-buffer: grow the last frag or shrink from the last frag backwards.
+ */
 export function xdpAdjustTail(vm: Vm): void {
   const ctx = xdpCtx(vm, 65);
   const offset = vm.lo[2];
+  const nr = rd(vm, ctx + XDP_FRAGS_NR);
+  if (nr !== 0) {
+    return retInt(vm, offset < 0 ? fragsShrinkTail(vm.space, ctx, nr, -offset | 0) : fragsIncreaseTail(vm.space, ctx, nr, offset));
+  }
   const data = rd(vm, ctx + XDP_BUFF_DATA), dataEnd = rd(vm, ctx + XDP_BUFF_DATA_END);
   const hardEnd = rd(vm, ctx + XDP_BUFF_DATA_HARD_START) + rd(vm, ctx + XDP_BUFF_FRAME_SZ) - SKB_SHARED_INFO_SIZE;
   const newEnd = dataEnd + offset;
@@ -93,22 +207,20 @@ export function xdpAdjustTail(vm: Vm): void {
   retInt(vm, 0);
 }
 
-/** 188: u64 bpf_xdp_get_buff_len(xdp_md) (linear buffers only here) */
+/** 188: u64 bpf_xdp_get_buff_len(xdp_md): linear bytes plus frag bytes */
 export function xdpGetBuffLen(vm: Vm): void {
   const ctx = xdpCtx(vm, 188);
-  retU32(vm, rd(vm, ctx + XDP_BUFF_DATA_END) - rd(vm, ctx + XDP_BUFF_DATA));
+  retU32(vm, xdpBuffLen(vm.space, ctx));
 }
 
+/** bpf_xdp_load_bytes / bpf_xdp_store_bytes: bpf_xdp_pointer's checks, then a copy across linear and frags. */
 function xdpBytes(vm: Vm, id: number, store: boolean): void {
   const ctx = xdpCtx(vm, id);
   const offset = vm.lo[2] >>> 0, buf = addrArg(vm, 3), len = vm.lo[4] >>> 0;
   if (offset > 0xffff || len > 0xffff) return retInt(vm, E_FAULT);
-  const data = rd(vm, ctx + XDP_BUFF_DATA);
-  if (offset + len > rd(vm, ctx + XDP_BUFF_DATA_END) - data) return retInt(vm, E_INVAL);
+  if (offset + len > xdpBuffLen(vm.space, ctx)) return retInt(vm, E_INVAL);
   needMem(vm, id, 'buf', buf, len, store ? PERM_READ : PERM_WRITE);
-  const u8 = vm.space.u8;
-  if (store) u8.copyWithin(data + offset, buf, buf + len);
-  else u8.copyWithin(buf, data + offset, data + offset + len);
+  xdpCopy(vm.space, ctx, offset, buf, len, store);
   retInt(vm, 0);
 }
 
@@ -238,8 +350,15 @@ export function perfEventOutput(vm: Vm): void {
     extraLen = flagsHi & CTXLEN_MASK_HI;
     const ctx = env.ctx;
     if (env.progType === P.BPF_PROG_TYPE_XDP) {
+      // bpf_xdp_event_output: up to xdp_get_buff_len bytes, gathered across the frags when they reach
+      // past the linear part (into the gather area after the frag pages)
       extra = rd(vm, ctx + XDP_BUFF_DATA);
-      if (extraLen > rd(vm, ctx + XDP_BUFF_DATA_END) - extra) return retInt(vm, E_FAULT);
+      if (extraLen > xdpBuffLen(vm.space, ctx)) return retInt(vm, E_FAULT);
+      if (extraLen > rd(vm, ctx + XDP_BUFF_DATA_END) - extra) {
+        const gather = rd(vm, ctx + XDP_FRAGS_PAGES) + MAX_SKB_FRAGS * XDP_FRAG_PAGE;
+        xdpCopy(vm.space, ctx, 0, gather, extraLen, false);
+        extra = gather;
+      }
     } else {
       extra = rd(vm, ctx + SKB_INT_DATA);
       if (extraLen > rd(vm, ctx + SKB_INT_LEN)) return retInt(vm, E_FAULT);

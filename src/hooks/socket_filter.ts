@@ -3,7 +3,8 @@
 // (bpf_prog_test_run_skb): the packet goes through eth_type_trans, so the program sees skb->data at the
 // network header, skb->len = size - 14, skb->protocol from the Ethernet header (network byte order, as
 // __sk_buff->protocol shows it) and pkt_type from the destination MAC as seen by the loopback device
-// (address 00:00:00:00:00:00). LD_ABS/LD_IND read from skb->data; an out-of-bounds load ends the program
+// (address and broadcast address both 00:00:00:00:00:00, so ff:ff:ff:ff:ff:ff is PACKET_MULTICAST); an
+// IPv4 (IPv6) ethertype needs a whole 20-byte (40-byte) header after the Ethernet header. LD_ABS/LD_IND read from skb->data; an out-of-bounds load ends the program
 // with 0 (the engine implements that). data_out is the packet with its 14-byte MAC header zeroed, as the
 // kernel pushes a fresh, zeroed one after the run.
 //
@@ -37,6 +38,12 @@ export const PACKET_HOST = 0;
 export const PACKET_BROADCAST = 1;
 export const PACKET_MULTICAST = 2;
 export const PACKET_OTHERHOST = 3;
+
+/** htons(ETH_P_IP), htons(ETH_P_IPV6) as skb->protocol reads in a little-endian u32; the header sizes. */
+const ETH_P_IP_LE = 0x0008;
+const ETH_P_IPV6_LE = 0xdd86;
+const IPV4_HLEN = 20;
+const IPV6_HLEN = 40;
 
 const SOCKET_FILTER_HELPERS = new Set([...BASE_HELPERS, 26, 25, 46, 47, 68]);
 
@@ -106,13 +113,29 @@ export function skbBufferOf(vm: Vm): SkbBuffer {
   return b;
 }
 
-/** eth_type_trans(): skb->protocol (as the __be16 reads in a little-endian u32) and skb->pkt_type. */
-export function ethTypeTrans(pkt: Uint8Array, devAddr: Uint8Array = new Uint8Array(6)): { protocol: number; pktType: number } {
+/** The loopback device's dev_addr and broadcast address: all zeros (loopback_setup sets neither). */
+export const LOOPBACK_ADDR = new Uint8Array(6);
+export const LOOPBACK_BROADCAST = new Uint8Array(6);
+/** ether_setup()'s broadcast address, for the other (Ethernet) devices. */
+export const ETH_BROADCAST = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+
+const sameMac = (pkt: Uint8Array, addr: Uint8Array): boolean => {
+  for (let i = 0; i < 6; i++) if (pkt[i] !== addr[i]) return false;
+  return true;
+};
+
+/**
+ * eth_type_trans(): skb->protocol (as the __be16 reads in a little-endian u32) and skb->pkt_type
+ * (eth_skb_pkt_type: PACKET_HOST when the destination is the device's address, else MULTICAST or BROADCAST
+ * for a group address - BROADCAST only when it equals the device's broadcast address - else OTHERHOST).
+ */
+export function ethTypeTrans(
+  pkt: Uint8Array, devAddr: Uint8Array = LOOPBACK_ADDR, broadcast: Uint8Array = LOOPBACK_BROADCAST,
+): { protocol: number; pktType: number } {
   let pktType = PACKET_HOST;
-  if (pkt[0] & 1) {
-    pktType = pkt.subarray(0, 6).every((b) => b === 0xff) ? PACKET_BROADCAST : PACKET_MULTICAST;
-  } else if (!pkt.subarray(0, 6).every((b, i) => b === devAddr[i])) {
-    pktType = PACKET_OTHERHOST;
+  if (!sameMac(pkt, devAddr)) {
+    if (pkt[0] & 1) pktType = sameMac(pkt, broadcast) ? PACKET_BROADCAST : PACKET_MULTICAST;
+    else pktType = PACKET_OTHERHOST;
   }
   const proto = (pkt[12] << 8) | pkt[13];
   let be: number;
@@ -155,9 +178,21 @@ export function socketFilterTestRun(vm: Vm, prog: TestRunProg, opts: TestRunOpts
   const mac = buf.head + SKB_TEST_HEADROOM;
   sp.u8.fill(0, buf.head, buf.head + XDP_TEST_FRAME_SIZE);
   sp.u8.set(data, mac);
-  const { protocol, pktType } = ethTypeTrans(data);
+  // The device's addresses: loopback's, or for another device (ctx_in ifindex) those it carries, else an
+  // Ethernet device's (address unknown: zeros; broadcast ff:ff:ff:ff:ff:ff).
+  const dev = ifindex === 1 ? undefined : (env.netdevs.get(ifindex) as { devAddr?: Uint8Array; broadcast?: Uint8Array } | undefined);
+  const { protocol, pktType } = ifindex === 1
+    ? ethTypeTrans(data)
+    : ethTypeTrans(data, dev?.devAddr ?? LOOPBACK_ADDR, dev?.broadcast ?? ETH_BROADCAST);
   const netData = mac + ETH_HLEN;
   const len = size - ETH_HLEN;
+  // bpf_prog_test_run_skb: the network header an IPv4/IPv6 ethertype announces must be there in full.
+  if (protocol === ETH_P_IP_LE && len < IPV4_HLEN) {
+    throw new BpfError('EINVAL', `ethertype IPv4 with ${len} bytes after the Ethernet header, fewer than an IPv4 header (${IPV4_HLEN})`);
+  }
+  if (protocol === ETH_P_IPV6_LE && len < IPV6_HLEN) {
+    throw new BpfError('EINVAL', `ethertype IPv6 with ${len} bytes after the Ethernet header, fewer than an IPv6 header (${IPV6_HLEN})`);
+  }
   const ctx = buf.ctx;
   sp.u8.fill(0, ctx, ctx + SKB_BLOCK_SIZE);
   const dv = sp.dv;

@@ -5,20 +5,26 @@
 // The buffer is the kernel's test-run frame: one 4096-byte page; 256 bytes of headroom (minus the metadata
 // that ctx_in asks for), the first 40 of which belong to the frame descriptor (adjust_head/meta stop there);
 // data_in (metadata first, then the packet) right after; 320 bytes of tailroom (skb_shared_info) at the end
-// that adjust_tail cannot grow into. So a linear packet is at most 3520 bytes (plus metadata).
+// that adjust_tail cannot grow into. So the linear part holds at most 3520 bytes (plus metadata), or
+// xdp_md.data_end bytes when ctx_in asks for less. The rest of data_in goes into fragments of up to one
+// page each (MAX_SKB_FRAGS of them; more is ENOMEM), whatever the program's BPF_F_XDP_HAS_FRAGS, as the
+// kernel's test run does: a multi-buffer xdp_buff whose frags only the helpers reach (helpers/net.ts), and
+// data_out = the linear part from data_meta, then every frag.
 // Repetitions of one test run share the buffer without resetting it, as the kernel's do.
 //
-// Deviations (documented): multi-buffer (frags) packets larger than the linear area are refused with
-// EINVAL (the kernel would run them with the excess in fragments); BPF_F_TEST_XDP_LIVE_FRAMES is refused
-// with EOPNOTSUPP (no network stack to inject frames into).
+// Deviation (documented): BPF_F_TEST_XDP_LIVE_FRAMES is refused with EOPNOTSUPP (no network stack to inject
+// frames into).
 
 import type { Vm } from '../engine/vm.js';
 import { BpfError } from '../errors.js';
-import { setXdpBounds } from '../helpers/net.js';
+import {
+  MAX_SKB_FRAGS, setXdpBounds, XDP_CTX_BLOCK_SIZE, XDP_FRAG_BLOCK_SIZE, XDP_FRAG_LEN, XDP_FRAG_PAGE, XDP_FRAGS_NR,
+  XDP_FRAGS_PAGES, XDP_FRAGS_SIZE,
+} from '../helpers/net.js';
 import {
   ETH_HLEN, SKB_SHARED_INFO_SIZE, XDP_BUFF_DATA, XDP_BUFF_DATA_END, XDP_BUFF_DATA_HARD_START, XDP_BUFF_DATA_META,
   XDP_BUFF_EGRESS_IFINDEX, XDP_BUFF_FRAME_SZ, XDP_BUFF_INGRESS_IFINDEX, XDP_BUFF_PKT_REGION, XDP_BUFF_RX_QUEUE_INDEX,
-  XDP_BUFF_SIZE, XDP_MD_DATA, XDP_MD_DATA_END, XDP_MD_DATA_META, XDP_MD_EGRESS_IFINDEX, XDP_MD_INGRESS_IFINDEX,
+  XDP_BUFF_SIZE, XDP_FRAME_SIZE, XDP_MD_DATA, XDP_MD_DATA_END, XDP_MD_DATA_META, XDP_MD_EGRESS_IFINDEX, XDP_MD_INGRESS_IFINDEX,
   XDP_MD_RX_QUEUE_INDEX, XDP_MD_SIZE, XDP_META_MAX, XDP_PACKET_HEADROOM, XDP_TEST_FRAME_SIZE,
 } from '../helpers/layout.js';
 import { insn, type Insn } from '../isa/insn.js';
@@ -33,6 +39,10 @@ import {
 
 /** Largest linear packet of a test run without metadata: 4096 - 256 - 320. */
 export const XDP_MAX_DATA = XDP_TEST_FRAME_SIZE - XDP_PACKET_HEADROOM - SKB_SHARED_INFO_SIZE;
+/** Largest data_in of a test run without metadata: the linear part and MAX_SKB_FRAGS full pages (73152). */
+export const XDP_MAX_DATA_FRAGS = XDP_MAX_DATA + MAX_SKB_FRAGS * XDP_FRAG_PAGE;
+/** Largest metadata ctx_in may ask for: the headroom minus the frame descriptor (256 - 40). */
+export const XDP_TEST_META_MAX = XDP_PACKET_HEADROOM - XDP_FRAME_SIZE;
 
 const XDP_HELPERS = new Set([...BASE_HELPERS, 8, 23, 25, 28, 44, 51, 54, 65, 69, 163, 188, 189, 190]);
 
@@ -74,8 +84,9 @@ export function xdpOps(expectedAttachType = 0): ProgTypeOps {
 }
 
 /**
- * One XDP buffer (ctx block + 4096-byte frame) in a Vm's address space, allocated once and reused for every
- * packet: load() copies a packet in, run() runs a program on it. Nothing is allocated per packet.
+ * One XDP buffer (ctx block + 4096-byte frame, and frag pages once a packet needs them) in a Vm's address
+ * space, allocated once and reused for every packet: load() copies a packet in. Nothing is allocated per
+ * packet.
  */
 export class XdpBuffer {
   readonly vm: Vm;
@@ -88,8 +99,10 @@ export class XdpBuffer {
   constructor(vm: Vm) {
     this.vm = vm;
     const sp = vm.space;
-    this.ctx = sp.alloc(XDP_BUFF_SIZE, 64);
+    // the frags descriptor after the xdp_buff part stays outside the region: programs cannot read it
+    this.ctx = sp.alloc(XDP_CTX_BLOCK_SIZE, 64);
     this.frame = sp.alloc(XDP_TEST_FRAME_SIZE, 64);
+    sp.u8.fill(0, this.ctx, this.ctx + XDP_CTX_BLOCK_SIZE);
     sp.mapRegion(this.ctx, XDP_BUFF_SIZE, PERM_READ);
     this.pktRegion = sp.mapRegion(this.frame, 0, PERM_RW);
     const dv = sp.dv;
@@ -99,15 +112,17 @@ export class XdpBuffer {
   }
 
   /**
-   * Put `len` bytes from `src` (metadata first when metaLen > 0) into the frame: data_meta at
-   * 256 - metaLen, data at 256. The caller has checked the sizes (see xdpTestRun).
+   * Put `src` (metadata first when metaLen > 0) into the buffer: the first `linearLen` bytes into the frame
+   * (data_meta at 256 - metaLen, data at 256), the rest into frags of up to a page each. The caller has
+   * checked the sizes (see xdpTestRun): linearLen fits the frame, the rest fits MAX_SKB_FRAGS pages.
    */
-  load(src: Uint8Array, metaLen: number, ingressIfindex: number, rxQueue: number): void {
+  load(src: Uint8Array, metaLen: number, ingressIfindex: number, rxQueue: number, linearLen = src.length): void {
     const sp = this.vm.space;
     const start = this.frame + XDP_PACKET_HEADROOM - metaLen;
     sp.u8.fill(0, this.frame, this.frame + XDP_TEST_FRAME_SIZE);
-    sp.u8.set(src, start);
-    setXdpBounds(sp, this.ctx, start, start + metaLen, start + src.length);
+    sp.u8.set(src.subarray(0, linearLen), start);
+    setXdpBounds(sp, this.ctx, start, start + metaLen, start + linearLen);
+    this.setFrags(src.subarray(linearLen));
     const dv = sp.dv;
     dv.setUint32(this.ctx + XDP_BUFF_INGRESS_IFINDEX, ingressIfindex, true);
     dv.setUint32(this.ctx + XDP_BUFF_RX_QUEUE_INDEX, rxQueue, true);
@@ -115,6 +130,41 @@ export class XdpBuffer {
     dv.setUint32(this.ctx + XDP_MD_INGRESS_IFINDEX, ingressIfindex, true);
     dv.setUint32(this.ctx + XDP_MD_RX_QUEUE_INDEX, rxQueue, true);
     dv.setUint32(this.ctx + XDP_MD_EGRESS_IFINDEX, 0, true);
+  }
+
+  /** Fill the frags with `rest` (a page per frag), or make the buffer linear when it is empty. */
+  setFrags(rest: Uint8Array): void {
+    const sp = this.vm.space;
+    let nr = 0;
+    if (rest.length > 0) {
+      let pages = sp.dv.getUint32(this.ctx + XDP_FRAGS_PAGES, true);
+      if (pages === 0) {
+        pages = sp.alloc(XDP_FRAG_BLOCK_SIZE, 64); // no region: only helpers reach frag bytes
+        sp.dv.setUint32(this.ctx + XDP_FRAGS_PAGES, pages, true);
+      }
+      for (let off = 0; off < rest.length; off += XDP_FRAG_PAGE, nr++) {
+        const n = Math.min(XDP_FRAG_PAGE, rest.length - off);
+        const page = pages + nr * XDP_FRAG_PAGE;
+        sp.u8.set(rest.subarray(off, off + n), page);
+        sp.u8.fill(0, page + n, page + XDP_FRAG_PAGE);
+        sp.dv.setUint32(this.ctx + XDP_FRAG_LEN + 4 * nr, n, true);
+      }
+    }
+    const dv = sp.dv;
+    for (let i = nr; i < MAX_SKB_FRAGS; i++) dv.setUint32(this.ctx + XDP_FRAG_LEN + 4 * i, 0, true);
+    dv.setUint32(this.ctx + XDP_FRAGS_NR, nr, true);
+    dv.setUint32(this.ctx + XDP_FRAGS_SIZE, rest.length, true);
+  }
+
+  /** Number of frags (0: a linear buffer). */
+  get nrFrags(): number {
+    return this.vm.space.dv.getUint32(this.ctx + XDP_FRAGS_NR, true);
+  }
+
+  /** Sizes of the frags, in order. */
+  fragSizes(): number[] {
+    const dv = this.vm.space.dv;
+    return Array.from({ length: this.nrFrags }, (_, i) => dv.getUint32(this.ctx + XDP_FRAG_LEN + 4 * i, true));
   }
 
   get dataMeta(): number {
@@ -127,9 +177,21 @@ export class XdpBuffer {
     return this.vm.space.dv.getUint32(this.ctx + XDP_BUFF_DATA_END, true);
   }
 
-  /** The frame as the program left it, from data_meta to data_end (a copy). */
+  /** The packet as the program left it: the linear part from data_meta to data_end, then every frag (a copy). */
   output(): Uint8Array {
-    return this.vm.space.read(this.dataMeta, this.dataEnd - this.dataMeta);
+    const sp = this.vm.space;
+    const dv = sp.dv;
+    const linear = this.dataEnd - this.dataMeta;
+    const out = new Uint8Array(linear + dv.getUint32(this.ctx + XDP_FRAGS_SIZE, true));
+    out.set(sp.u8.subarray(this.dataMeta, this.dataEnd));
+    const pages = dv.getUint32(this.ctx + XDP_FRAGS_PAGES, true);
+    let at = linear;
+    for (let i = 0; i < this.nrFrags; i++) {
+      const n = dv.getUint32(this.ctx + XDP_FRAG_LEN + 4 * i, true);
+      out.set(sp.u8.subarray(pages + i * XDP_FRAG_PAGE, pages + i * XDP_FRAG_PAGE + n), at);
+      at += n;
+    }
+    return out;
   }
 }
 
@@ -145,7 +207,12 @@ export function xdpBufferOf(vm: Vm): XdpBuffer {
   return b;
 }
 
-/** BPF_PROG_TEST_RUN for XDP, with the kernel's checks and errnos in the kernel's order. */
+/**
+ * BPF_PROG_TEST_RUN for XDP (bpf_prog_test_run_xdp, Linux 6.18), with the kernel's checks and errnos in the
+ * kernel's order: ctx_in (data_meta 0, data_end <= data_in size, data <= data_end, metadata length a multiple
+ * of 4 up to 216), data_in minus metadata at least ETH_HLEN, the ingress device, then the frags (ENOMEM past
+ * MAX_SKB_FRAGS pages). ctx_in's data_end is the linear length asked for (capped at the frame's room).
+ */
 export function xdpTestRun(vm: Vm, prog: TestRunProg, opts: TestRunOpts): TestRunResult {
   const env = requireEnv(vm);
   const at = prog.expectedAttachType ?? 0;
@@ -161,25 +228,26 @@ export function xdpTestRun(vm: Vm, prog: TestRunProg, opts: TestRunOpts): TestRu
   const wantCtx = opts.ctxIn !== undefined || opts.ctxOut === true;
   const md = wantCtx ? ctxInit(opts.ctxIn, XDP_MD_SIZE, 'struct xdp_md') : null;
   let metaLen = 0;
+  let linearLen = size;
   let ingress = 0, rxq = 0;
   if (md !== null) {
     const dv = new DataView(md.buffer);
     const mdData = dv.getUint32(XDP_MD_DATA, true), mdEnd = dv.getUint32(XDP_MD_DATA_END, true);
     if (dv.getUint32(XDP_MD_DATA_META, true) !== 0) throw new BpfError('EINVAL', 'xdp_md.data_meta must be 0 in ctx_in');
-    if (mdEnd !== size) throw new BpfError('EINVAL', `xdp_md.data_end (${mdEnd}) must equal the data_in size (${size})`);
+    if (mdEnd > size) throw new BpfError('EINVAL', `xdp_md.data_end (${mdEnd}) is past the end of data_in (${size} bytes)`);
     if (mdData > mdEnd) throw new BpfError('EINVAL', `xdp_md.data (${mdData}) is past data_end (${mdEnd})`);
-    if ((mdData & 3) !== 0 || mdData > XDP_META_MAX) {
-      throw new BpfError('EINVAL', `xdp_md.data (${mdData}) is the metadata length: a multiple of 4 up to ${XDP_META_MAX}`);
+    if ((mdData & 3) !== 0 || mdData > XDP_META_MAX || mdData > XDP_TEST_META_MAX) {
+      throw new BpfError('EINVAL', `xdp_md.data (${mdData}) is the metadata length: a multiple of 4 up to ${XDP_TEST_META_MAX}`);
     }
     metaLen = mdData;
+    linearLen = mdEnd;
     ingress = dv.getUint32(XDP_MD_INGRESS_IFINDEX, true);
     rxq = dv.getUint32(XDP_MD_RX_QUEUE_INDEX, true);
   }
-  const maxData = XDP_MAX_DATA + metaLen;
-  if (size > maxData) {
-    throw new BpfError('EINVAL', `data_in of ${size} bytes does not fit the linear XDP frame (max ${maxData}); multi-buffer packets are not supported`);
+  linearLen = Math.min(linearLen, XDP_MAX_DATA + metaLen);
+  if (size - metaLen < ETH_HLEN) {
+    throw new BpfError('EINVAL', `data_in of ${size} bytes leaves ${size - metaLen} after the metadata, shorter than an Ethernet header (${ETH_HLEN})`);
   }
-  if (size < ETH_HLEN) throw new BpfError('EINVAL', `data_in of ${size} bytes is shorter than an Ethernet header (${ETH_HLEN})`);
   if (md !== null) {
     const dv = new DataView(md.buffer);
     if (dv.getUint32(XDP_MD_EGRESS_IFINDEX, true) !== 0) throw new BpfError('EINVAL', 'xdp_md.egress_ifindex must be 0 in ctx_in');
@@ -190,10 +258,22 @@ export function xdpTestRun(vm: Vm, prog: TestRunProg, opts: TestRunOpts): TestRu
       if (rxq >= dev.rxQueues) throw new BpfError('EINVAL', `rx_queue_index ${rxq} >= ${dev.rxQueues} queues of ${dev.name}`);
     }
   }
+  if (size - linearLen > MAX_SKB_FRAGS * XDP_FRAG_PAGE) {
+    throw new BpfError('ENOMEM', `data_in of ${size} bytes needs more than ${MAX_SKB_FRAGS} frags of ${XDP_FRAG_PAGE} bytes ` +
+      `after the ${linearLen}-byte linear part (max ${linearLen + MAX_SKB_FRAGS * XDP_FRAG_PAGE})`);
+  }
   // Without an ingress device the kernel runs on the loopback device's rx queue 0.
   const buf = xdpBufferOf(vm);
-  buf.load(data, metaLen, ingress !== 0 ? ingress : 1, ingress !== 0 ? rxq : 0);
-  const [retval, duration] = timedRuns(vm, env, BPF_PROG_TYPE.BPF_PROG_TYPE_XDP, prog.program, buf.ctx, opts.repeat ?? 0);
+  buf.load(data, metaLen, ingress !== 0 ? ingress : 1, ingress !== 0 ? rxq : 0, linearLen);
+  let retval: number, duration: number, out: Uint8Array, fragsSize: number;
+  try {
+    [retval, duration] = timedRuns(vm, env, BPF_PROG_TYPE.BPF_PROG_TYPE_XDP, prog.program, buf.ctx, opts.repeat ?? 0);
+    out = buf.output();
+    fragsSize = out.length - (buf.dataEnd - buf.dataMeta);
+  } finally {
+    // leave a linear buffer behind for other users of this Vm's XDP buffer (net/ devices)
+    buf.setFrags(new Uint8Array(0));
+  }
   let ctxOut: Uint8Array | null = null;
   if (md !== null) {
     ctxOut = md;
@@ -201,5 +281,22 @@ export function xdpTestRun(vm: Vm, prog: TestRunProg, opts: TestRunOpts): TestRu
     dv.setUint32(XDP_MD_DATA, buf.data - buf.dataMeta, true);
     dv.setUint32(XDP_MD_DATA_END, buf.dataEnd - buf.dataMeta, true);
   }
-  return finish(retval, duration, buf.output(), opts.dataSizeOut, opts.ctxOut === true ? ctxOut : null, opts.ctxSizeOut);
+  // bpf_test_finish with frags and a data_size_out smaller than the packet: it copies the first
+  // (data_size_out - frags size) linear bytes, then the frags; when that is negative, nothing at all.
+  const sizeOut = opts.dataSizeOut ?? 0;
+  if (fragsSize > 0 && sizeOut !== 0 && sizeOut < out.length) {
+    const len = sizeOut - fragsSize;
+    let dataOut = new Uint8Array(0);
+    if (len >= 0) {
+      dataOut = new Uint8Array(sizeOut);
+      dataOut.set(out.subarray(0, len));
+      dataOut.set(out.subarray(out.length - fragsSize), len);
+    }
+    const why = len < 0 ? `, not even the frags' ${fragsSize}` : '';
+    return {
+      retval, duration, dataOut, dataSizeOut: out.length, ctxOut: null,
+      error: new BpfError('ENOSPC', `data_out needs ${out.length} bytes, data_size_out is ${sizeOut}${why}`),
+    };
+  }
+  return finish(retval, duration, out, opts.dataSizeOut, opts.ctxOut === true ? ctxOut : null, opts.ctxSizeOut);
 }
