@@ -101,33 +101,6 @@ const CASES: DiffCase[] = [
   },
 ];
 
-/**
- * Disagreements found by this test and reported (issue 3), not yet fixed in tsbpf. Their subtests still run
- * and print the difference, as node:test TODOs, so they neither hide nor break the suite; when tsbpf is
- * fixed they pass and the entry can go.
- */
-function knownDisagreement(c: DiffCase, p: Packet): string | undefined {
-  if (c.badCtx) return undefined;
-  const xdp = c.object !== 'sock_filter';
-  if (xdp && p.name === 'oversized_frame') {
-    return 'XDP data_in > 3520 bytes: the kernel keeps 3520 in the linear buffer and the rest in frags (multi-buffer ' +
-      'xdp_buff even for a non-frags program) and runs; tsbpf refuses with EINVAL';
-  }
-  if (c.ctxIn !== undefined && xdp && (p.name === 'vlan_truncated' || p.name === 'eth_header_only')) {
-    return 'XDP ctx_in with data (metadata) > 0: the kernel refuses (EINVAL) when data_in minus the metadata is shorter than ' +
-      'ETH_HLEN; tsbpf runs';
-  }
-  if (!xdp && (p.name === 'ipv4_truncated_header' || p.name === 'eth_header_only' || p.name === 'ipv6_truncated')) {
-    return 'skb test run: the kernel refuses (EINVAL) ethertype IPv4 with fewer than 20 bytes after the Ethernet header ' +
-      'and IPv6 with fewer than 40; tsbpf runs';
-  }
-  if (!xdp && (p.name === 'ipv4_broadcast_udp' || p.name === 'arp_request')) {
-    return "skb test run: to ff:ff:ff:ff:ff:ff the kernel's pkt_type is PACKET_MULTICAST (2), because the test device " +
-      '(loopback) has broadcast address 00:00:00:00:00:00; tsbpf says PACKET_BROADCAST (1)';
-  }
-  return undefined;
-}
-
 const hex = (b: Uint8Array | null | undefined): string => (b == null ? 'null' : Buffer.from(b).toString('hex'));
 
 /** What one run gave: the result, or the errno of a refused run. */
@@ -265,7 +238,7 @@ for (const c of CASES) {
       const initial = stateDiff(kernelState(kobj, tobj), tsbpfState(tobj), 'kernel', 'tsbpf');
       assert.deepEqual(initial, [], `${c.object}: maps differ after load, before any packet`);
       for (const p of packets) {
-        await t.test(p.name, { todo: knownDisagreement(c, p) }, () => {
+        await t.test(p.name, () => {
           const ko = runKernel(kobj, c, p);
           const to = runTsbpf(tobj, c, p);
           const kNow = kernelState(kobj, tobj);
