@@ -21,6 +21,7 @@ import { BpfRuntime, type MapInfo, type ProgInfo, type RuntimeOptions, type Test
 import type { BpfMap } from '../maps/map.js';
 import type { BpfProg } from '../syscall/prog.js';
 import { BPFFS_ROOT } from '../syscall/pins.js';
+import { ProgChain } from '../chain/api.js';
 
 export interface LoadOptions extends RuntimeOptions {
   /** Load into this runtime (several objects can share one); a new one by default. */
@@ -76,11 +77,17 @@ export class BpfProgram {
   autoload: boolean;
   /** The verifier log of the load (with LoadOptions.logLevel). */
   log = '';
+  /**
+   * prog_flags of the load (libbpf: bpf_program__set_flags); the section decides by default. Add
+   * BPF_F_INJECT_CHAIN_CALLS here for a chain `prev` in a runtime with chainMode 'inject'.
+   */
+  progFlags: number;
 
   constructor(object: BpfObject, spec: ProgramSpec) {
     this.object = object;
     this.spec = spec;
     this.autoload = spec.autoload;
+    this.progFlags = spec.progFlags;
   }
 
   get name(): string { return this.spec.name; }
@@ -114,6 +121,14 @@ export class BpfProgram {
       ctxSizeOut: opts.ctxSizeOut,
     });
     return { retval: r.retval, dataOut: r.dataOut, ctxOut: r.ctxOut, durationNs: r.duration };
+  }
+
+  /**
+   * The program's chain (BPF_PROG_CHAIN_*): `prog.chain.set('pass', next)`, `.get('any')` (an id or null),
+   * `.delete(2)`, `.clear()`, `.entries()`. Return codes are numbers, 'any' or XDP verdict names.
+   */
+  get chain(): ProgChain {
+    return new ProgChain(this.rt(), this.fd);
   }
 
   /** Pin the program at `path` (under /sys/fs/bpf). */
@@ -355,7 +370,7 @@ export class BpfObject {
   /** Create the maps and load the programs (bpf_object__load). */
   load(opts: LoadOptions = {}): this {
     if (this.loadedFlag) fail('EINVAL', `object '${this.name}' is already loaded`);
-    const rt = opts.runtime ?? new BpfRuntime({ nCpus: opts.nCpus, budget: opts.budget, stats: opts.stats });
+    const rt = opts.runtime ?? new BpfRuntime({ nCpus: opts.nCpus, budget: opts.budget, stats: opts.stats, chainMode: opts.chainMode });
     this.runtime = rt;
     try {
       this.createMaps(rt, opts.pinRoot ?? BPFFS_ROOT);
@@ -456,7 +471,7 @@ export class BpfObject {
       if (wanted !== null ? !wanted.has(p.name) : !p.autoload) continue;
       const attr = {
         progType: p.type, insns: p.spec.insns, license: this.spec.license, progName: truncName(p.name),
-        progFlags: p.spec.progFlags, expectedAttachType: p.spec.expectedAttachType ?? 0, fdArray,
+        progFlags: p.progFlags, expectedAttachType: p.spec.expectedAttachType ?? 0, fdArray,
         lineInfo: p.spec.lineInfo, functions: p.spec.functions, logLevel: opts.logLevel ?? 0,
         logSize: opts.logLevel ? 1 << 24 : 0, logBuf: undefined as string | undefined,
       };
