@@ -199,18 +199,44 @@ export function generate(seed: number, size = 40): GenProgram {
     b.emit(insn(0x95));
     bodies.push(b);
   }
-  // lay out: main, then each subprogram; patch calls
+  const mem = new Uint8Array(BUF_LEN);
+  for (let i = 0; i < BUF_LEN; i++) mem[i] = r.int(256);
+  return { insns: link(bodies), mem, budget: 100000 };
+}
+
+/** Lay out main then each subprogram, and patch the local calls. */
+function link(bodies: Body[]): Insn[] {
   const starts: number[] = [];
   const insns: Insn[] = [];
   const finished = bodies.map((b) => b.finish());
-  for (const f of finished) { starts.push(insns.length); insns.push(...f); }
+  for (const f of finished) { starts.push(insns.length); for (const x of f) insns.push(x); }
   bodies.forEach((b, f) => {
     for (const c of b.calls) {
       const at = starts[f] + c.at;
       insns[at] = insn(0x85, 0, 1, 0, starts[c.fn] - at - 1);
     }
   });
+  return insns;
+}
+
+/**
+ * A large program for compile-time measurements: main calls `nfns` subprograms in turn, each a random
+ * region of about `perFn` instructions (no further calls).
+ */
+export function generateLarge(seed: number, nfns: number, perFn: number): GenProgram {
+  const r = new Rng(seed);
+  const main = new Body();
+  main.emit(insn(0xbf, 9, 1));
+  for (let f = 1; f <= nfns; f++) { main.calls.push({ at: main.out.length, fn: f }); main.emit(insn(0x85, 0, 1, 0, 0)); }
+  main.emit(insn(0x95));
+  const bodies = [main];
+  for (let f = 1; f <= nfns; f++) {
+    const b = new Body();
+    region(r, b, perFn, { fn: nfns, nfns: nfns + 1, depth: 0 }, false);
+    b.emit(insn(0x95));
+    bodies.push(b);
+  }
   const mem = new Uint8Array(BUF_LEN);
   for (let i = 0; i < BUF_LEN; i++) mem[i] = r.int(256);
-  return { insns, mem, budget: 100000 };
+  return { insns: link(bodies), mem, budget: 100000 };
 }

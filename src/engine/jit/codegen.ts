@@ -44,6 +44,16 @@ export interface CodegenOptions {
 
 const R = 1, W = 2, RW = 3;
 
+// Opcode tables, indexed by ALU op >> 4 (0 = no single wasm instruction) and by load/store size bits.
+const ALU64_OP = new Uint8Array(16), ALU32_OP = new Uint8Array(16);
+for (const [op, w64, w32] of [[0x00, Op.i64_add, Op.i32_add], [0x10, Op.i64_sub, Op.i32_sub], [0x20, Op.i64_mul, Op.i32_mul],
+  [0x40, Op.i64_or, Op.i32_or], [0x50, Op.i64_and, Op.i32_and], [0x60, Op.i64_shl, Op.i32_shl], [0x70, Op.i64_shr_u, Op.i32_shr_u],
+  [0xa0, Op.i64_xor, Op.i32_xor], [0xc0, Op.i64_shr_s, Op.i32_shr_s]]) { ALU64_OP[op >> 4] = w64; ALU32_OP[op >> 4] = w32; }
+const LDX_OP = [Op.i64_load32_u, Op.i64_load16_u, Op.i64_load8_u, Op.i64_load];
+const LDSX_OP = [Op.i64_load32_s, Op.i64_load16_s, Op.i64_load8_s, Op.i64_load];
+const ST_OP = [Op.i32_store, Op.i32_store16, Op.i32_store8, Op.i64_store];
+const STX_OP = [Op.i64_store32, Op.i64_store16, Op.i64_store8, Op.i64_store];
+
 /** Compile the program described by `cfg` into a module exporting `run(r1lo, r1hi, r2lo, r2hi) -> r0lo`. */
 export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder();
@@ -321,19 +331,18 @@ class FnGen {
       case K_LDDW: c.i64(k, p.imm2[pc]).set(d); return;
       case K_LDX: {
         const mo = this.addr(pc, sr, off, sizeOf(code), R);
-        const ld = [Op.i64_load32_u, Op.i64_load16_u, Op.i64_load8_u, Op.i64_load][(code >> 3) & 3];
-        c.mem((code & 0xe0) === 0x80 ? [Op.i64_load32_s, Op.i64_load16_s, Op.i64_load8_s][(code >> 3) & 3] : ld, mo).set(d);
+        c.mem(((code & 0xe0) === 0x80 ? LDSX_OP : LDX_OP)[(code >> 3) & 3], mo).set(d);
         return;
       }
       case K_ST: {
         const mo = this.addr(pc, dr, off, sizeOf(code), W);
         if (code === 0x7a) c.i64(k).mem(Op.i64_store, mo);
-        else c.i32(k).mem([Op.i32_store, Op.i32_store16, Op.i32_store8][(code >> 3) & 3], mo);
+        else c.i32(k).mem(ST_OP[(code >> 3) & 3], mo);
         return;
       }
       case K_STX: {
         const mo = this.addr(pc, dr, off, sizeOf(code), W);
-        c.get(s).mem([Op.i64_store32, Op.i64_store16, Op.i64_store8, Op.i64_store][(code >> 3) & 3], mo);
+        c.get(s).mem(STX_OP[(code >> 3) & 3], mo);
         return;
       }
       case K_ATOMIC: this.atomic(pc, code, dr, d, s, k, off); return;
@@ -409,7 +418,8 @@ class FnGen {
     const mo = this.addr(pc, dr, off, wide ? 8 : 4, RW);
     c.set(this.a32);
     const op = k & ~1, fetch = (k & 1) !== 0;
-    const valid = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1].includes(k);
+    const valid = k === 0x00 || k === 0x01 || k === 0x40 || k === 0x41 || k === 0x50 || k === 0x51 || k === 0xa0 || k === 0xa1
+      || k === 0xe1 || k === 0xf1;
     if (!valid) { this.trap(TRAP_ATOMIC, pc, () => c.i32(k)); return; }
     const a = this.a32;
     if (wide) {
@@ -488,13 +498,13 @@ class FnGen {
 
   private alu64(code: number, d: number, s: number, k: number, off: number): void {
     const c = this.c, x = (code & 0x08) !== 0, op = code & 0xf0;
-    const src = (): void => { if (x) c.get(s); else c.i64(k); };
-    const simple: Record<number, number> = {
-      0x00: Op.i64_add, 0x10: Op.i64_sub, 0x20: Op.i64_mul, 0x40: Op.i64_or, 0x50: Op.i64_and, 0x60: Op.i64_shl,
-      0x70: Op.i64_shr_u, 0xa0: Op.i64_xor, 0xc0: Op.i64_shr_s,
-    };
-    const w = simple[op];
-    if (w !== undefined) { c.get(d); src(); c.op(w).set(d); return; }
+    const w = ALU64_OP[op >> 4];
+    if (w !== 0) {
+      c.get(d);
+      if (x) c.get(s); else c.i64(k);
+      c.op(w).set(d);
+      return;
+    }
     switch (op) {
       case 0x80: c.i64(0).get(d).op(Op.i64_sub).set(d); return;
       case 0xb0:
@@ -530,12 +540,8 @@ class FnGen {
     const src = (): void => { if (x) c.get(s).op(Op.i32_wrap_i64); else c.i32(k); };
     const dst = (): void => { c.get(d).op(Op.i32_wrap_i64); };
     const done = (): void => { c.op(Op.i64_extend_i32_u).set(d); };
-    const simple: Record<number, number> = {
-      0x00: Op.i32_add, 0x10: Op.i32_sub, 0x20: Op.i32_mul, 0x40: Op.i32_or, 0x50: Op.i32_and, 0x60: Op.i32_shl,
-      0x70: Op.i32_shr_u, 0xa0: Op.i32_xor, 0xc0: Op.i32_shr_s,
-    };
-    const w = simple[op];
-    if (w !== undefined) { dst(); src(); c.op(w); done(); return; }
+    const w = ALU32_OP[op >> 4];
+    if (w !== 0) { dst(); src(); c.op(w); done(); return; }
     switch (op) {
       case 0x80: c.i32(0); dst(); c.op(Op.i32_sub); done(); return;
       case 0xb0:
