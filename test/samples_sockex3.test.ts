@@ -14,6 +14,7 @@ import { sampleFiles, expectedFlows, samplePackets, SCENARIOS } from '../tools/g
 import { dissectCapture, decodeFlow, formatIpv6, sortFlows, SOCKEX3, SOCKEX3_DIR, type FlowRow } from '../src/cli/flows.js';
 import { BpfObject } from '../src/lib/index.js';
 import { readCapture, writePcap } from '../src/net/pcap.js';
+import type { BpfError } from '../src/errors.js';
 import { kernelAvailable, loadObject, progRun, mapDump, cleanup } from '../src/kernel/index.js';
 
 const DIR = 'samples/sockex3';
@@ -117,18 +118,22 @@ test('tsbpf flows: prints one line per flow and the totals', () => {
   assert.match(bad.stderr, /EINVAL: capture: unknown magic .* at offset 0/);
 });
 
-test('sockex3: a frame shorter than Ethernet is skipped with the kernel\'s EINVAL, not run', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'sockex3-'));
-  try {
-    writeFileSync(join(tmp, 'short.pcap'), writePcap([{ data: new Uint8Array(10) }, { data: samplePackets()[0].data }]));
-    const r = dissectCapture(new Uint8Array(readFileSync(join(tmp, 'short.pcap'))));
-    assert.equal(r.frames, 1);
-    assert.equal(r.skipped.length, 1);
-    assert.equal(r.skipped[0].index, 0);
-    assert.match(r.skipped[0].reason, /EINVAL/);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+/** Frames the kernel's socket-filter test run refuses: shorter than Ethernet, an IPv4 ethertype with less than a header. */
+const refused = (): Uint8Array[] => [new Uint8Array(10), samplePackets()[0].data.slice(0, 14 + 19)];
+
+test('sockex3: frames a test run refuses are skipped with EINVAL, the others still counted', () => {
+  const cap = writePcap([...refused().map((data) => ({ data })), { data: samplePackets()[0].data }]);
+  const sock = dissectCapture(cap);
+  assert.equal(sock.frames, 1);
+  assert.deepEqual(sock.skipped.map((x) => x.index), [0, 1]);
+  assert.match(sock.skipped[0].reason, /EINVAL/);
+  assert.match(sock.skipped[1].reason, /EINVAL: .*IPv4/);
+  assert.equal(sock.rows.length, 1);
+  // The XDP twin takes the short IPv4 frame (XDP only needs the Ethernet header) and does not count it.
+  const xdp = dissectCapture(cap, { xdp: true });
+  assert.deepEqual(xdp.skipped.map((x) => x.index), [0]);
+  assert.equal(xdp.frames, 2);
+  assert.deepEqual(xdp.rows.map((r) => Number(r.packets)), [1]);
 });
 
 const kernel = kernelAvailable();
@@ -141,6 +146,12 @@ for (const xdp of [false, true]) {
       const rows = mapDump(o.map('flows')).map((e) => decodeFlow(e.key, e.value!));
       assert.deepEqual(plain(rows), expected());
       assert.deepEqual(plain(rows), plain(dissectCapture(sampleFiles().pcap, { xdp }).rows));
+      // The frames tsbpf skips are the ones the kernel refuses.
+      const skipped = dissectCapture(writePcap(refused().map((data) => ({ data }))), { xdp }).skipped.map((x) => x.index);
+      const kernelRefused = refused().map((data, i) => {
+        try { progRun(o.prog(twin.entry), { dataIn: data }); return -1; } catch (e) { assert.equal((e as BpfError).code, 'EINVAL'); return i; }
+      }).filter((i) => i >= 0);
+      assert.deepEqual(kernelRefused, skipped);
     } finally {
       cleanup();
     }
