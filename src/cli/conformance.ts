@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { BpfError } from '../errors.js';
 import { decode } from '../isa/insn.js';
-import { Vm } from '../engine/vm.js';
+import { Vm, type Engine } from '../engine/vm.js';
 import { PERM_RW } from '../vm/memory.js';
 import { parseHex } from './input.js';
 
@@ -26,15 +26,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   // The runner may pass all options as one argument ("--interpret --elf"): split on whitespace.
   const options = rest.flatMap((a) => a.split(/\s+/)).filter((a) => a.length > 0);
+  let engine: Engine = 'interp';
   for (const opt of options) {
-    if (opt === '--interpret' || opt === '--elf') continue;
-    if (opt === '--jit') throw new BpfError('EOPNOTSUPP', 'the JIT engine is not built yet; use --interpret');
+    if (opt === '--interpret') { engine = 'interp'; continue; }
+    if (opt === '--jit') { engine = 'jit'; continue; }
+    if (opt === '--elf') continue;
     throw new BpfError('EINVAL', `unknown option '${opt}'`);
   }
   const mem = parseHex(memText, 'input memory');
   const code = parseHex(readFileSync(0, 'utf8'), 'program on stdin');
 
-  const vm = new Vm({ budget: CONFORMANCE_BUDGET });
+  const vm = new Vm({ budget: CONFORMANCE_BUDGET, engine });
   vm.helpers[UNWIND_HELPER] = (m: Vm) => {
     m.lo[0] = m.lo[1];
     m.hi[0] = m.hi[1];

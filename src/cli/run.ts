@@ -1,6 +1,7 @@
 // `tsbpf run FILE`: run one program (assembly text or raw bytes) in the interpreter with optional input
 // memory (r1 = its address, r2 = its length; it is also the packet for LD_ABS/LD_IND), and print r0.
-// `--trace` prints every executed instruction with the registers it changed.
+// `--trace` prints every executed instruction with the registers it changed (interpreter only).
+// `--engine interp|jit` picks the engine (interp by default).
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,12 +21,13 @@ export async function main(argv: string[]): Promise<number> {
       mem: { type: 'string' },
       'mem-file': { type: 'string' },
       trace: { type: 'boolean', default: false },
+      engine: { type: 'string', default: 'interp' },
       budget: { type: 'string' },
       syntax: { type: 'string', default: 'llvm' },
     },
   });
   if (positionals.length !== 1) {
-    process.stderr.write('usage: tsbpf run FILE [--mem HEX | --mem-file FILE] [--trace] [--budget N] [--syntax llvm|mnemonic]\n');
+    process.stderr.write('usage: tsbpf run FILE [--mem HEX | --mem-file FILE] [--trace] [--budget N] [--syntax llvm|mnemonic] [--engine interp|jit]\n');
     return 2;
   }
   const insns = readProgram(positionals[0]);
@@ -38,7 +40,10 @@ export async function main(argv: string[]): Promise<number> {
   if (values.mem !== undefined) mem = parseHex(values.mem, '--mem');
   if (values['mem-file'] !== undefined) mem = new Uint8Array(readFileSync(values['mem-file']));
 
-  const vm = new Vm({ budget });
+  const engine = values.engine;
+  if (engine !== 'interp' && engine !== 'jit') throw new BpfError('EINVAL', `--engine must be interp or jit, not '${engine}'`);
+  if (values.trace && engine === 'jit') throw new BpfError('EOPNOTSUPP', '--trace needs the interpreter engine (--engine interp)');
+  const vm = new Vm({ budget, engine });
   const prog = vm.load(insns);
   let addr = 0;
   if (mem !== undefined && mem.length > 0) {
