@@ -3,26 +3,35 @@
 // - dump: the program's instructions as in the object, or `--xlated` after the load-time rewrites (map
 //   references shown as map[id:N], helper calls by name), with `--source` C lines from the object's line info;
 // - run: BPF_PROG_TEST_RUN, printing `Return value: R, duration (average): Nns`, or one JSON object with
-//   --json; --map-dump NAME adds a map's contents after the run, --trace-pipe what trace_printk wrote.
+//   --json; --map-dump NAME adds a map's contents after the run, --trace-pipe what trace_printk wrote;
+//   --chain PREV:RETCODE=NEXT (repeatable) chains programs of the object by return code before the run
+//   (BPF_PROG_CHAIN_ADD; RETCODE a number, an XDP verdict name or `any`), --chain-mode picks the execution
+//   model (native by default; inject loads every PREV with BPF_F_INJECT_CHAIN_CALLS), and the output names
+//   the programs that ran, in order ("programs_run" in --json; a "Programs run:" line with --chain).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BpfError, fail } from '../errors.js';
 import { BpfObject, type BpfProgram } from '../lib/index.js';
+import { BpfRuntime } from '../syscall/runtime.js';
+import type { BpfProg } from '../syscall/prog.js';
+import { checkChainMode } from '../chain/core.js';
+import { parseRetcode } from '../chain/api.js';
 import { formatInsn, insnSlots } from '../isa/disasm.js';
 import type { Insn } from '../isa/insn.js';
 import {
   BPF_CALL_HELPER, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE, OP_CALL, OP_LDDW,
 } from '../isa/opcodes.js';
-import { helperName, mapTypeName, progTypeName } from '../uapi/bpf.js';
+import { BPF_F_INJECT_CHAIN_CALLS, helperName, mapTypeName, progTypeName } from '../uapi/bpf.js';
 import type { LineInfo } from '../object/loader.js';
 import { toHex } from './input.js';
 import { dumpEntries, dumpText, shortMapType, shortProgType } from './map.js';
 
 const USAGE = `usage: tsbpf prog show OBJ [--json]
-       tsbpf prog dump OBJ --prog NAME [--xlated] [--source]
+       tsbpf prog dump OBJ --prog NAME [--xlated [--chain-mode inject]] [--source]
        tsbpf prog run OBJ --prog NAME [--data-in F] [--data-out F] [--ctx-in F] [--ctx-out F] [--repeat N]
                       [--map-dump NAME]... [--json] [--trace-pipe]
+                      [--chain PREV:RETCODE=NEXT]... [--chain-mode native|inject]
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -117,9 +126,13 @@ function listing(insns: readonly Insn[], opts: {
 function dump(argv: string[]): number {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { prog: { type: 'string' }, xlated: { type: 'boolean', default: false }, source: { type: 'boolean', default: false } },
+    options: {
+      prog: { type: 'string' }, xlated: { type: 'boolean', default: false }, source: { type: 'boolean', default: false },
+      'chain-mode': { type: 'string' },
+    },
   });
   if (positionals.length !== 1 || values.prog === undefined) return usage();
+  const chainMode = checkChainMode(values['chain-mode'] ?? 'native');
   const obj = BpfObject.open(positionals[0]);
   const p = obj.program(values.prog);
   const mapName = (ins: Insn): string | undefined => obj.maps()[ins.imm]?.name;
@@ -127,22 +140,28 @@ function dump(argv: string[]): number {
     process.stdout.write(listing(p.spec.insns, { source: values.source, lines: p.spec.lineInfo, functions: p.spec.functions, mapName }));
     return 0;
   }
-  loadFor(obj, p.name);
+  // --chain-mode inject: load with BPF_F_INJECT_CHAIN_CALLS to show the rewritten exits.
+  if (chainMode === 'inject') p.progFlags |= BPF_F_INJECT_CHAIN_CALLS;
+  loadFor(obj, p.name, new BpfRuntime({ chainMode }));
   const info = p.info();
+  const table = p.prog.chain?.handle;
   // The rewrites keep instruction indexes only where they change nothing; show source lines only when the
   // translated program is as long as the original (no ctx expansion moved them).
   const sameShape = info.xlatedProgInsns.length === p.spec.insns.length;
-  process.stdout.write(listing(info.xlatedProgInsns, {
+  let text = listing(info.xlatedProgInsns, {
     source: values.source && sameShape, lines: p.spec.lineInfo, functions: p.spec.functions, mapName,
-  }));
+  });
+  // The injected chain-call sequences load the program's hidden slot table as a plain address: name it.
+  if (table !== undefined) text = text.replaceAll(` = 0x${table.toString(16)} ll`, ` = 0x${table.toString(16)} ll  ; chain slots`);
+  process.stdout.write(text);
   if (values.source && !sameShape) process.stderr.write('tsbpf: note: load-time rewrites moved instructions; source lines omitted\n');
   return 0;
 }
 
 /** Load the object with `prog` (and what prog arrays name); print the verifier log when the load fails. */
-function loadFor(obj: BpfObject, prog: string): void {
+function loadFor(obj: BpfObject, prog: string | string[], runtime?: BpfRuntime): void {
   try {
-    obj.load({ programs: [prog], logLevel: 1 });
+    obj.load({ programs: Array.isArray(prog) ? prog : [prog], logLevel: 1, runtime });
   } catch (e) {
     const log = (e as { log?: string }).log;
     if (e instanceof BpfError && log) process.stderr.write(log.endsWith('\n') ? log : log + '\n');
@@ -172,9 +191,13 @@ function run(argv: string[]): number {
       'map-dump': { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
       'trace-pipe': { type: 'boolean', default: false },
+      chain: { type: 'string', multiple: true },
+      'chain-mode': { type: 'string' },
     },
   });
   if (positionals.length !== 1 || values.prog === undefined) return usage();
+  const chainMode = checkChainMode(values['chain-mode'] ?? 'native');
+  const chains = (values.chain ?? []).map(parseChainArg);
   let repeat = 1;
   if (values.repeat !== undefined) {
     repeat = Number(values.repeat);
@@ -184,10 +207,23 @@ function run(argv: string[]): number {
   const p: BpfProgram = obj.program(values.prog);
   const dumps = values['map-dump'] ?? [];
   for (const n of dumps) obj.map(n); // name errors before running
-  loadFor(obj, p.name);
+  const names = new Set([p.name]);
+  for (const c of chains) {
+    const prev = obj.program(c.prev);
+    obj.program(c.next);
+    names.add(c.prev).add(c.next);
+    if (chainMode === 'inject') prev.progFlags |= BPF_F_INJECT_CHAIN_CALLS;
+  }
+  const rt = new BpfRuntime({ chainMode });
+  loadFor(obj, [...names], rt);
+  for (const c of chains) obj.program(c.prev).chain.set(c.retcode, obj.program(c.next));
+  const ran: BpfProg[] = [];
+  rt.chains.record = ran;
   const dataIn = values['data-in'] !== undefined ? readInput(values['data-in']) : undefined;
   const ctxIn = values['ctx-in'] !== undefined ? readInput(values['ctx-in']) : undefined;
   const r = p.testRun({ dataIn, ctxIn, repeat });
+  rt.chains.record = null;
+  const programsRun = ran.map((x) => x.name);
   const trace = values['trace-pipe'] ? obj.runtime!.tracePipe.splice(0) : [];
   if (values['data-out'] !== undefined) writeOutput(values['data-out'], r.dataOut);
   if (values['ctx-out'] !== undefined && r.ctxOut !== null) writeOutput(values['ctx-out'], r.ctxOut);
@@ -202,13 +238,21 @@ function run(argv: string[]): number {
       o.maps = maps;
     }
     if (values['trace-pipe']) o.trace_pipe = trace;
+    o.programs_run = programsRun;
     (toStdout ? process.stderr : process.stdout).write(JSON.stringify(o) + '\n');
     return 0;
   }
   const out = toStdout ? process.stderr : process.stdout;
   for (const line of trace) out.write(line + '\n');
   out.write(`Return value: ${r.retval}, duration (average): ${r.durationNs}ns\n`);
+  if (chains.length > 0) out.write(`Programs run: ${programsRun.join(' -> ')}\n`);
   for (const n of dumps) out.write(`map ${n}:\n${dumpText(obj, obj.map(n))}`);
   return 0;
 }
 
+/** `PREV:RETCODE=NEXT` of --chain (EINVAL for anything else). */
+function parseChainArg(arg: string): { prev: string; retcode: number; next: string } {
+  const m = /^([^:=]+):([^:=]+)=([^:=]+)$/.exec(arg);
+  if (m === null) fail('EINVAL', `--chain '${arg}': expected PREV:RETCODE=NEXT (e.g. xdp_pass:any=xdp_drop)`);
+  return { prev: m[1], retcode: parseRetcode(m[2]), next: m[3] };
+}
