@@ -2,15 +2,24 @@
 // (cpu v1-v4) over the Vm's address space. One flat switch over full opcode bytes; registers are Int32 halves
 // in the Vm's typed arrays; 64-bit multiply/divide/shift go through engine/alu64.ts. Nothing is allocated per
 // instruction or per run except on the trace path.
+//
+// Tail calls (helper 12): the helper (helpers/maps.ts) makes the kernel's checks, bumps the run's counter,
+// leaves the target in env.pendingTailCall and sets vm.halted. The loop below then does what the kernel's
+// interpreter does (`insn = prog->insnsi; goto select_insn`): it switches to the target's arrays and starts
+// at its slot 0 with every register as it was (r1 = ctx, r10 = the same frame), in the same frame depth.
+// A tail call made from a subprogram replaces only that subprogram: when the target exits, its r0 returns
+// to the subprogram's caller (the kernel's JITs unwind just that frame). So each pushed frame records the
+// program to return into and its base depth (vm.frameProg / vm.frameBase); a program may nest 8 frames
+// below its base.
 
 import { BpfError } from '../errors.js';
-import { BPF_JA, BPF_JMP32, BPF_PSEUDO_CALL, MAX_BPF_STACK, MAX_CALL_FRAMES, OP_CALL, OP_LDDW } from '../isa/opcodes.js';
+import { BPF_JA, BPF_JMP32, BPF_PSEUDO_CALL, MAX_CALL_FRAMES, OP_CALL, OP_LDDW } from '../isa/opcodes.js';
 import { insnError, isBranch, jumpTarget, type Insn } from '../isa/insn.js';
 import type { AddressSpace } from '../vm/memory.js';
 import {
   res, mul64, udivmod64, sdiv64, srem64, lsh64, rsh64, arsh64, udiv32, urem32, sdiv32, srem32, bswap16, bswap32,
 } from './alu64.js';
-import type { Vm } from './vm.js';
+import { MAX_RUN_FRAMES, type Vm } from './vm.js';
 
 /** A pre-decoded program: one entry per 8-byte slot, plus a sentinel slot at index `length`. */
 export interface Program {
@@ -126,19 +135,20 @@ function slt(alo: number, ahi: number, blo: number, bhi: number): boolean {
  */
 export function execute(vm: Vm, p: Program): number {
   const L = vm.lo, H = vm.hi;
-  const code = p.code, dst = p.dst, src = p.src, off = p.off, imm = p.imm, imm2 = p.imm2, tgt = p.tgt;
-  const len = p.length;
+  // The running program's arrays: replaced by a tail call and by a return into another program.
+  let code = p.code, dst = p.dst, src = p.src, off = p.off, imm = p.imm, imm2 = p.imm2, tgt = p.tgt;
+  let len = p.length;
   const sp = vm.space;
   if (sp.u8.buffer !== sp.memory.buffer) sp.refresh(); // the memory grew outside alloc(): views were detached
   let u8 = sp.u8, dv = sp.dv;
   const helpers = vm.helpers;
-  const frameRet = vm.frameRet, frameRegs = vm.frameRegs;
-  const top = vm.stackTop();
+  const frameRet = vm.frameRet, frameRegs = vm.frameRegs, frameProg = vm.frameProg, frameBase = vm.frameBase;
   const limit = vm.budget === undefined ? Infinity : vm.budget;
   const tracing = vm.trace !== undefined;
   // One compare per instruction on the fast path: the slow path handles both the budget and tracing.
   const slowAt = tracing ? 0 : limit;
-  let n = 0, depth = 0, pc = 0, tpc = -1;
+  // depth: frames pushed below the main one; base: depth of the running program's main frame.
+  let n = 0, depth = 0, base = 0, pc = 0, tpc = -1;
   vm.halted = false;
 
   run: for (;;) {
@@ -293,13 +303,24 @@ export function execute(vm: Vm, p: Program): number {
           vm.pc = pc;
           fn(vm);
           u8 = sp.u8; dv = sp.dv; // a helper may have grown the memory
-          if (vm.halted) break run;
+          if (vm.halted) {
+            const env = vm.env, next = env === undefined ? null : env.pendingTailCall;
+            if (next === null) break run;
+            // bpf_tail_call succeeded: continue in the target, same registers, same frame.
+            env!.pendingTailCall = null;
+            vm.halted = false;
+            if (tracing && tpc >= 0) { traceReport(vm, p, tpc); tpc = -1; }
+            p = next;
+            code = p.code; dst = p.dst; src = p.src; off = p.off; imm = p.imm; imm2 = p.imm2; tgt = p.tgt; len = p.length;
+            base = depth; // the target's main frame is this one: it may call 7 levels deeper
+            pc = 0; continue;
+          }
           pc++; continue;
         }
         if (s !== BPF_PSEUDO_CALL) throw new BpfError('EINVAL', `insn ${pc}: kernel function calls (call src=${s}) are not supported`, pc);
-        // bpf-to-bpf call: save r6-r9 and the return pc, give the callee a fresh 512-byte frame
-        if (depth + 1 >= MAX_CALL_FRAMES) {
-          throw new BpfError('E2BIG', `insn ${pc}: the call stack of ${depth + 2} frames is too deep (max ${MAX_CALL_FRAMES})`, pc);
+        // bpf-to-bpf call: save r6-r9, the return pc and program, give the callee a fresh 512-byte frame
+        if (depth - base + 1 >= MAX_CALL_FRAMES || depth + 1 >= MAX_RUN_FRAMES) {
+          throw new BpfError('E2BIG', `insn ${pc}: the call stack of ${depth - base + 2} frames is too deep (max ${MAX_CALL_FRAMES})`, pc);
         }
         const t = tgt[pc];
         if ((t >>> 0) >= len) jumpOut(pc, t);
@@ -307,8 +328,11 @@ export function execute(vm: Vm, p: Program): number {
         frameRegs[b] = L[6]; frameRegs[b + 1] = H[6]; frameRegs[b + 2] = L[7]; frameRegs[b + 3] = H[7];
         frameRegs[b + 4] = L[8]; frameRegs[b + 5] = H[8]; frameRegs[b + 6] = L[9]; frameRegs[b + 7] = H[9];
         frameRet[depth] = pc + 1;
+        frameProg[depth] = p;
+        frameBase[depth] = base;
         depth++;
-        L[10] = top - depth * MAX_BPF_STACK; H[10] = 0;
+        L[10] = vm.frameTop(depth); H[10] = 0;
+        u8 = sp.u8; dv = sp.dv; // the first frame past 8 allocates its region
         pc = t; continue;
       }
       case 0x8d: { // callx: the register named by dst holds a helper id
@@ -318,7 +342,16 @@ export function execute(vm: Vm, p: Program): number {
         vm.pc = pc;
         fn(vm);
         u8 = sp.u8; dv = sp.dv;
-        if (vm.halted) break run;
+        if (vm.halted) {
+          const env = vm.env, next = env === undefined ? null : env.pendingTailCall;
+          if (next === null) break run;
+          env!.pendingTailCall = null; // a tail call through callx: as in case 0x85
+          vm.halted = false;
+          if (tracing && tpc >= 0) { traceReport(vm, p, tpc); tpc = -1; }
+          p = next;
+          code = p.code; dst = p.dst; src = p.src; off = p.off; imm = p.imm; imm2 = p.imm2; tgt = p.tgt; len = p.length;
+          base = depth; pc = 0; continue;
+        }
         pc++; continue;
       }
       case 0x95: {
@@ -327,7 +360,15 @@ export function execute(vm: Vm, p: Program): number {
         const b = depth << 3;
         L[6] = frameRegs[b]; H[6] = frameRegs[b + 1]; L[7] = frameRegs[b + 2]; H[7] = frameRegs[b + 3];
         L[8] = frameRegs[b + 4]; H[8] = frameRegs[b + 5]; L[9] = frameRegs[b + 6]; H[9] = frameRegs[b + 7];
-        L[10] = top - depth * MAX_BPF_STACK; H[10] = 0;
+        L[10] = vm.frameTop(depth); H[10] = 0;
+        base = frameBase[depth];
+        const rp = frameProg[depth]!;
+        frameProg[depth] = null; // hold no program past its frame
+        if (rp !== p) { // a tail-call target returning to the caller of the subprogram that made the call
+          if (tracing && tpc >= 0) { traceReport(vm, p, tpc); tpc = -1; }
+          p = rp;
+          code = p.code; dst = p.dst; src = p.src; off = p.off; imm = p.imm; imm2 = p.imm2; tgt = p.tgt; len = p.length;
+        }
         pc = frameRet[depth]; continue;
       }
 

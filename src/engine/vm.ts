@@ -5,13 +5,14 @@
 //
 // Error choices (documented here because the kernel has no run-time equivalent for some of them):
 // - memory access outside every region with the needed permission: EFAULT;
-// - a 9th call frame: E2BIG (the verifier's "call stack of N frames is too deep" uses E2BIG too);
+// - a 9th call frame of one program: E2BIG (the verifier's "call stack of N frames is too deep" uses E2BIG too);
 // - instruction budget exhausted: EINTR;
 // - unknown opcode, jump out of the program, unknown helper id: EINVAL.
 // Every one of them names the instruction index and carries it in BpfError.insn.
 
 import { BpfError } from '../errors.js';
 import { MAX_BPF_STACK, MAX_CALL_FRAMES } from '../isa/opcodes.js';
+import { MAX_TAIL_CALL_CNT } from '../uapi/bpf.js';
 import type { Insn } from '../isa/insn.js';
 import { AddressSpace, PERM_RW } from '../vm/memory.js';
 import { validate } from '../verifier/validate.js';
@@ -49,6 +50,15 @@ export interface TraceEvent {
 /** Bytes of the stack region: one 512-byte frame per possible call depth. */
 export const STACK_SIZE = MAX_BPF_STACK * MAX_CALL_FRAMES;
 
+/**
+ * Most frames one run can have live. A tail call reuses the frame it is made from, but when it is made from
+ * a subprogram (depth d > 0) the target starts at depth d and may call 7 more levels (the kernel's JIT keeps
+ * the callers' frames too; its verifier caps such frames at 256 bytes instead). So 33 tail calls from
+ * subprograms can nest 8 + 33 * 7 frames. Frames 0..7 live in the stack region; deeper ones in an extension
+ * region allocated the first time a run needs it (see Vm.frameTop).
+ */
+export const MAX_RUN_FRAMES = MAX_CALL_FRAMES + MAX_TAIL_CALL_CNT * (MAX_CALL_FRAMES - 1);
+
 export class Vm {
   readonly space: AddressSpace;
   /** Register file r0..r10: low and high 32-bit halves. */
@@ -74,11 +84,24 @@ export class Vm {
   /** Region id of the stack in the space's region table. */
   readonly stackRegion: number;
 
-  // Engine internals (used by interp.ts): bpf-to-bpf call frames and the legacy packet.
+  // Engine internals (used by interp.ts): bpf-to-bpf call frames and the legacy packet. Indexed by the
+  // absolute depth of the caller; a run's frames can outnumber MAX_CALL_FRAMES only through tail calls made
+  // from subprograms (MAX_RUN_FRAMES).
   /** Return pc of each pushed frame. */
-  readonly frameRet = new Int32Array(MAX_CALL_FRAMES);
+  readonly frameRet = new Int32Array(MAX_RUN_FRAMES);
   /** Saved r6..r9 (lo, hi pairs) of each pushed frame. */
-  readonly frameRegs = new Int32Array(MAX_CALL_FRAMES * 8);
+  readonly frameRegs = new Int32Array(MAX_RUN_FRAMES * 8);
+  /**
+   * Tail-call state of the interpreter, per pushed frame: the program to return into (a subprogram that
+   * tail-called returns the target's r0 to its caller, which may be another program) and that program's
+   * base depth (the depth of its main frame; its own bpf-to-bpf calls may go 7 levels below it). The
+   * run-wide tail-call counter and the pending target live in the RunEnv (helpers/env.ts), because helper
+   * 12 does the kernel's checks; the interpreter only performs the jump (engine/interp.ts, case 0x85).
+   */
+  readonly frameProg: (Program | null)[] = new Array<Program | null>(MAX_RUN_FRAMES).fill(null);
+  readonly frameBase = new Int32Array(MAX_RUN_FRAMES);
+  /** r10 of frame MAX_CALL_FRAMES (the first one in the extension region), 0 until allocated. */
+  private extTop = 0;
   /** Register snapshot for the trace path. */
   readonly traceLo = new Int32Array(11);
   readonly traceHi = new Int32Array(11);
@@ -139,6 +162,22 @@ export class Vm {
   /** r10 of the main frame. */
   stackTop(): number {
     return this.stackBase + STACK_SIZE;
+  }
+
+  /**
+   * r10 of the frame at absolute depth k (0 = main). Depths beyond MAX_CALL_FRAMES exist only under tail
+   * calls from subprograms; their region is allocated once, on first use (the memory may grow then: callers
+   * re-read the space's views).
+   */
+  frameTop(k: number): number {
+    if (k < MAX_CALL_FRAMES) return this.stackTop() - k * MAX_BPF_STACK;
+    if (this.extTop === 0) {
+      const size = (MAX_RUN_FRAMES - MAX_CALL_FRAMES) * MAX_BPF_STACK;
+      const base = this.space.alloc(size, 16);
+      this.space.mapRegion(base, size, PERM_RW);
+      this.extTop = base + size;
+    }
+    return this.extTop - (k - MAX_CALL_FRAMES) * MAX_BPF_STACK;
   }
 
   /** Name the packet LD_ABS/LD_IND read from ([addr, addr+len) must lie inside the space). */

@@ -6,7 +6,7 @@
 
 import type { Vm } from '../engine/vm.js';
 import { ProgArrayMap } from '../maps/fd_array.js';
-import { E_INVAL, E_NOENT, type BpfMap } from '../maps/map.js';
+import { E_INVAL, type BpfMap } from '../maps/map.js';
 import { RingBufMap, ringbufFromSample } from '../maps/ringbuf.js';
 import { BPF_FUNC, MAX_TAIL_CALL_CNT } from '../uapi/bpf.js';
 import { envOf } from './env.js';
@@ -107,23 +107,28 @@ export function ringbufQuery(vm: Vm): void {
 }
 
 /**
- * 12: long bpf_tail_call(ctx, prog_array, u32 index). On success the caller stops (vm.halted) and the hook's
- * run loop continues in env.pendingTailCall with the same ctx. Falling through (index out of range, 33 calls
- * done, empty slot, no resolver) leaves -ENOENT in r0, which verified programs cannot read (RET_VOID).
- * Limitation: a tail call from inside a bpf-to-bpf subprogram ends the whole caller chain here, where the
- * kernel returns to the subprogram's caller (engine support comes with issue 4).
+ * 12: long bpf_tail_call(ctx, prog_array, u32 index), with the kernel's order of checks:
+ * 1. index >= max_entries: fall through;
+ * 2. the run already made MAX_TAIL_CALL_CNT (33) tail calls: fall through;
+ * 3. the slot is empty: fall through, without using up the budget (the slot is read now, so an update made
+ *    between calls takes effect at the next one);
+ * 4. counter += 1; 5. jump: the target goes to env.pendingTailCall and vm.halted stops the caller. The
+ *    interpreter continues in the target at once, in the same frame with the same registers (r1 = ctx);
+ *    other engines may return and let the hook's run loop (hooks/types.ts runProgram) start the target.
+ * Falling through leaves every register as it was, like the kernel's interpreter (`goto out; CONT`); the
+ * verifier marks r0 unreadable after the call (RET_VOID), so no program can tell.
  */
 export function tailCall(vm: Vm): void {
   const env = envOf(vm);
   const m = mapArg(vm, 2, F.tail_call);
-  retInt(vm, E_NOENT);
-  if (!(m instanceof ProgArrayMap)) return;
+  if (!(m instanceof ProgArrayMap)) return; // the verifier refuses this at load (EINVAL)
   const index = vm.lo[3] >>> 0;
-  if (index >= m.maxEntries || env.tailCallCount >= MAX_TAIL_CALL_CNT) return;
+  if (index >= m.maxEntries) return;
+  if (env.tailCallCount >= MAX_TAIL_CALL_CNT) return;
   const ref = m.progAt(index);
-  if (ref === null || env.resolveProg === null) return;
-  const prog = env.resolveProg(ref);
-  if (prog === null) return;
+  if (ref === null) return;
+  const prog = env.resolveProg === null ? null : env.resolveProg(ref);
+  if (prog === null) return; // a slot object this runtime cannot run (no resolver installed)
   env.tailCallCount++;
   env.pendingTailCall = prog;
   vm.halted = true;
