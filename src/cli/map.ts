@@ -29,7 +29,9 @@ const isMapInMap = (m: BpfMapHandle): boolean =>
 
 /** Name of the object's program or map with this id (fd maps hold ids). */
 function nameOfId(obj: BpfObject, m: BpfMapHandle, id: number): string | undefined {
-  if (isProgArray(m)) return obj.programs().find((p) => p.loaded && p.id === id)?.name;
+  // A program of another object loaded into the same runtime (prog run --tail OTHER.o:NAME) has only its
+  // kernel-style name (at most 15 characters).
+  if (isProgArray(m)) return obj.programs().find((p) => p.loaded && p.id === id)?.name ?? obj.runtime?.programs().find((p) => p.id === id)?.name;
   return obj.maps().find((x) => x.fd >= 0 && x.id === id)?.name;
 }
 

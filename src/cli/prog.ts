@@ -7,7 +7,10 @@
 //   --chain PREV:RETCODE=NEXT (repeatable) chains programs of the object by return code before the run
 //   (BPF_PROG_CHAIN_ADD; RETCODE a number, an XDP verdict name or `any`), --chain-mode picks the execution
 //   model (native by default; inject loads every PREV with BPF_F_INJECT_CHAIN_CALLS), and the output names
-//   the programs that ran, in order ("programs_run" in --json; a "Programs run:" line with --chain).
+//   the programs that ran, in order ("programs_run" in --json; a "Programs run:" line with --chain);
+//   --tail MAP:INDEX=PROG (repeatable) fills slot INDEX of the object's prog array MAP before the run, PROG
+//   being a program of the same object or OTHER.o:NAME, loaded from another object into the same runtime
+//   (that object's maps are its own); a `Tail calls:` line (and "tail_calls" in --json) names the slots set.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,7 +25,7 @@ import type { Insn } from '../isa/insn.js';
 import {
   BPF_CALL_HELPER, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_IDX, BPF_PSEUDO_MAP_IDX_VALUE, BPF_PSEUDO_MAP_VALUE, OP_CALL, OP_LDDW,
 } from '../isa/opcodes.js';
-import { BPF_F_INJECT_CHAIN_CALLS, helperName, mapTypeName, progTypeName } from '../uapi/bpf.js';
+import { BPF_F_INJECT_CHAIN_CALLS, BPF_MAP_TYPE, helperName, mapTypeName, progTypeName } from '../uapi/bpf.js';
 import type { LineInfo } from '../object/loader.js';
 import { toHex } from './input.js';
 import { dumpEntries, dumpText, shortMapType, shortProgType } from './map.js';
@@ -32,6 +35,7 @@ const USAGE = `usage: tsbpf prog show OBJ [--json]
        tsbpf prog run OBJ --prog NAME [--data-in F] [--data-out F] [--ctx-in F] [--ctx-out F] [--repeat N]
                       [--map-dump NAME]... [--json] [--trace-pipe]
                       [--chain PREV:RETCODE=NEXT]... [--chain-mode native|inject]
+                      [--tail MAP:INDEX=PROG|OTHER.o:PROG]...
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -193,11 +197,13 @@ function run(argv: string[]): number {
       'trace-pipe': { type: 'boolean', default: false },
       chain: { type: 'string', multiple: true },
       'chain-mode': { type: 'string' },
+      tail: { type: 'string', multiple: true },
     },
   });
   if (positionals.length !== 1 || values.prog === undefined) return usage();
   const chainMode = checkChainMode(values['chain-mode'] ?? 'native');
   const chains = (values.chain ?? []).map(parseChainArg);
+  const tails = (values.tail ?? []).map(parseTailArg);
   let repeat = 1;
   if (values.repeat !== undefined) {
     repeat = Number(values.repeat);
@@ -214,8 +220,29 @@ function run(argv: string[]): number {
     names.add(c.prev).add(c.next);
     if (chainMode === 'inject') prev.progFlags |= BPF_F_INJECT_CHAIN_CALLS;
   }
+  // --tail: name errors (map, program, object) before anything is loaded.
+  const others = new Map<string, { obj: BpfObject; progs: Set<string> }>();
+  for (const t of tails) {
+    const m = obj.map(t.map);
+    if (m.type !== BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY) fail('EINVAL', `--tail: map '${t.map}' (${shortMapType(mapTypeName(m.type))}) is not a prog_array`);
+    if (t.index >= m.maxEntries) fail('E2BIG', `--tail: index ${t.index} is out of range for '${t.map}' (max_entries ${m.maxEntries})`);
+    if (t.object === undefined) {
+      obj.program(t.prog);
+      names.add(t.prog);
+      continue;
+    }
+    let o = others.get(t.object);
+    if (o === undefined) others.set(t.object, (o = { obj: BpfObject.open(t.object), progs: new Set() }));
+    o.obj.program(t.prog);
+    o.progs.add(t.prog);
+  }
   const rt = new BpfRuntime({ chainMode });
   loadFor(obj, [...names], rt);
+  for (const o of others.values()) loadFor(o.obj, [...o.progs], rt);
+  for (const t of tails) {
+    const target = t.object === undefined ? obj.program(t.prog) : others.get(t.object)!.obj.program(t.prog);
+    obj.map(t.map).set(t.index, target);
+  }
   for (const c of chains) obj.program(c.prev).chain.set(c.retcode, obj.program(c.next));
   const ran: BpfProg[] = [];
   rt.chains.record = ran;
@@ -239,6 +266,7 @@ function run(argv: string[]): number {
     }
     if (values['trace-pipe']) o.trace_pipe = trace;
     o.programs_run = programsRun;
+    if (tails.length > 0) o.tail_calls = tails.map((t) => ({ map: t.map, index: t.index, prog: t.prog, ...(t.object ? { object: t.object } : {}) }));
     (toStdout ? process.stderr : process.stdout).write(JSON.stringify(o) + '\n');
     return 0;
   }
@@ -246,6 +274,7 @@ function run(argv: string[]): number {
   for (const line of trace) out.write(line + '\n');
   out.write(`Return value: ${r.retval}, duration (average): ${r.durationNs}ns\n`);
   if (chains.length > 0) out.write(`Programs run: ${programsRun.join(' -> ')}\n`);
+  if (tails.length > 0) out.write(`Tail calls: ${tails.map((t) => `${t.map}[${t.index}] = ${t.object ? `${t.object}:` : ''}${t.prog}`).join(', ')}\n`);
   for (const n of dumps) out.write(`map ${n}:\n${dumpText(obj, obj.map(n))}`);
   return 0;
 }
@@ -255,4 +284,17 @@ function parseChainArg(arg: string): { prev: string; retcode: number; next: stri
   const m = /^([^:=]+):([^:=]+)=([^:=]+)$/.exec(arg);
   if (m === null) fail('EINVAL', `--chain '${arg}': expected PREV:RETCODE=NEXT (e.g. xdp_pass:any=xdp_drop)`);
   return { prev: m[1], retcode: parseRetcode(m[2]), next: m[3] };
+}
+
+/** `MAP:INDEX=PROG` or `MAP:INDEX=OTHER.o:PROG` of --tail (EINVAL for anything else). */
+function parseTailArg(arg: string): { map: string; index: number; prog: string; object?: string } {
+  const m = /^([^:=]+):(\d+|0x[0-9a-fA-F]+)=(.+)$/.exec(arg);
+  if (m === null) fail('EINVAL', `--tail '${arg}': expected MAP:INDEX=PROG or MAP:INDEX=OTHER.o:PROG (e.g. jmp_table:1=parse_ip)`);
+  const index = Number(m[2]);
+  if (!Number.isSafeInteger(index) || index > 0xffffffff) fail('EINVAL', `--tail '${arg}': index ${m[2]} is not a u32`);
+  const colon = m[3].lastIndexOf(':');
+  if (colon < 0) return { map: m[1], index, prog: m[3] };
+  const object = m[3].slice(0, colon), prog = m[3].slice(colon + 1);
+  if (object === '' || prog === '') fail('EINVAL', `--tail '${arg}': expected OTHER.o:PROG after '='`);
+  return { map: m[1], index, prog, object };
 }
