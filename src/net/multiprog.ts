@@ -15,7 +15,8 @@
 // - xdp_program__attach_multi adds programs to what the device runs (EINVAL: no programs or flags; E2BIG:
 //   more than 10 in total; EBUSY: the device runs a program without a dispatcher); detach_multi removes
 //   them by program id (ENOENT: no dispatcher, or a program not in it; EINVAL: a program never loaded),
-//   and removing all of them removes the dispatcher. Priorities and actions are copied into the dispatcher
+//   and removing all of them removes the dispatcher. Attaching a program that is already attached adds it
+//   once more (libxdp re-attaches the loaded freplace program); detaching it removes every copy. Priorities and actions are copied into the dispatcher
 //   when it is built; changing them afterwards is EINVAL (libxdp: the program is loaded).
 //   Run config from an object's `.xdp_run_config` BTF section is not read: set it with setRunPrio /
 //   setChainCallEnabled.
