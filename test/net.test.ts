@@ -342,3 +342,27 @@ test('createVethHosts: the selftest topology; a capture fed to a device', () => 
   assert.equal(t.b.stats.rxDropped, 1, 'the 8-byte runt');
   assert.throws(() => t.b.receiveCapture(writePcap([{ data: frames[1] }], { linktype: 101 })), (e: unknown) => e instanceof BpfError && e.code === 'EINVAL');
 });
+
+test('queue: a receive from inside a handler is queued (-1) and processed after; a full queue drops and counts', () => {
+  const net = new Net({ queueLen: 2 });
+  const [a, b] = net.createVethPair('q0', 'q1');
+  const c = net.createDevice('q2');
+  const seen: string[] = [];
+  c.rxHandler = () => void seen.push('c');
+  b.rxHandler = () => {
+    seen.push('b');
+    assert.equal(c.receive(new Uint8Array(60)), -1, 'queued while the network is busy');
+    assert.equal(seen.includes('c'), false);
+    // Three frames out of b towards a: the queue (2 slots, one taken by c's frame) holds one more.
+    for (let i = 0; i < 3; i++) b.transmit(new Uint8Array(60));
+  };
+  let aGot = 0;
+  a.rxHandler = () => void aGot++;
+  assert.equal(b.receive(new Uint8Array(60)), XDP_PASS);
+  assert.deepEqual(seen, ['b', 'c']);
+  assert.equal(aGot, 1);
+  assert.equal(net.queueDrops, 2);
+  assert.equal(a.stats.rxDropped, 2);
+  assert.equal(b.stats.txPackets, 3);
+  assert.equal(net.pending, 0);
+});
