@@ -12,7 +12,7 @@ import { assemble } from '../src/isa/asm.js';
 import { BPF_PROG_TYPE } from '../src/uapi/bpf.js';
 import { MAX_BPF_STACK } from '../src/isa/opcodes.js';
 import {
-  kernelAvailable, loadObject, progRun, mapUpdate, mapDump, progArraySet, progArrayClear, cleanup, bpftool,
+  kernelAvailable, loadObject, progRun, mapUpdate, mapDump, progArraySet, progArrayClear, progInfo, cleanup, bpftool,
   type KernelObject,
 } from '../src/kernel/index.js';
 import { PROGS_DIR } from './object_util.js';
@@ -40,7 +40,14 @@ interface Rig {
   counts(): number[];
   reset(): void;
   run(prog: string): number;
+  /** User-space view of `jmp`: the program id in slot i (null when empty), and the raw commands. */
+  lookup(i: number): number | null;
+  progId(prog: string): number;
+  update(i: number, prog: string, flag: 'any' | 'exist' | 'noexist'): void;
+  del(i: number): void;
 }
+
+const FLAG = { any: 0, noexist: 1, exist: 2 } as const;
 
 function tsbpfRig(): Rig & { obj: BpfObject } {
   const obj = BpfObject.open(RULES).load();
@@ -52,6 +59,10 @@ function tsbpfRig(): Rig & { obj: BpfObject } {
     reset: () => { for (let i = 0; i < 8; i++) counts.set(i, 0); },
     counts: () => Array.from({ length: 8 }, (_, i) => Number(counts.getNumber(i))),
     run: (prog) => obj.program(prog).testRun({ dataIn: FRAME }).retval,
+    lookup: (i) => { const v = jmp.getNumber(i); return v === undefined ? null : Number(v); },
+    progId: (prog) => obj.program(prog).id,
+    update: (i, prog, flag) => jmp.set(i, obj.program(prog), FLAG[flag]),
+    del: (i) => obj.runtime!.mapDeleteElem({ mapFd: jmp.fd, key: u32le(i) }),
   };
 }
 
@@ -67,8 +78,17 @@ function kernelRig(): Rig & { k: KernelObject } {
     reset: () => { for (let i = 0; i < 8; i++) mapUpdate(k.map('counts'), u32le(i), u64le(0)); },
     counts: () => mapDump(k.map('counts')).map((e) => Number(new DataView(e.value!.buffer, e.value!.byteOffset).getBigUint64(0, true))),
     run: (prog) => progRun(k.prog(prog), { dataIn: FRAME }).retval,
+    lookup: (i) => {
+      const e = mapDump(k.map('jmp')).find((x) => new DataView(x.key.buffer, x.key.byteOffset).getUint32(0, true) === i);
+      return e === undefined ? null : new DataView(e.value!.buffer, e.value!.byteOffset).getUint32(0, true);
+    },
+    progId: (prog) => progInfo(k.prog(prog)).id,
+    update: (i, prog, flag) => void bpftool(['map', 'update', 'pinned', k.map('jmp'), 'key', ...hex(u32le(i)), 'value', 'pinned', k.prog(prog), flag]),
+    del: (i) => progArrayClear(k.map('jmp'), i),
   };
 }
+
+const hex = (b: Uint8Array): string[] => ['hex', ...[...b].map((x) => x.toString(16).padStart(2, '0'))];
 
 /** A scenario as two subtests: tsbpf, then the kernel with the same steps (skipped when unreachable). */
 function onBoth(name: string, scenario: (rig: Rig) => void): void {
@@ -85,6 +105,25 @@ function onBoth(name: string, scenario: (rig: Rig) => void): void {
     });
   });
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Prog arrays from user space
+
+onBoth('prog array from user space: update takes a program fd, lookup gives its id, delete empties', (r) => {
+  const errno = (code: string) => (e: unknown): boolean => e instanceof BpfError && e.code === code;
+  assert.equal(r.lookup(0), null);
+  r.update(0, 'tc_leaf', 'any');
+  assert.equal(r.lookup(0), r.progId('tc_leaf'));
+  r.update(0, 'tc_chain', 'any'); // replaces
+  assert.equal(r.lookup(0), r.progId('tc_chain'));
+  assert.throws(() => r.update(1, 'tc_leaf', 'noexist'), errno('EINVAL'), 'only BPF_ANY');
+  assert.throws(() => r.update(0, 'tc_leaf', 'exist'), errno('EINVAL'), 'only BPF_ANY');
+  assert.throws(() => r.update(4, 'tc_leaf', 'any'), errno('E2BIG'), 'index >= max_entries');
+  r.del(0);
+  assert.equal(r.lookup(0), null);
+  assert.throws(() => r.del(0), errno('ENOENT'), 'deleting an empty slot');
+  assert.throws(() => r.del(4), errno('E2BIG'), 'deleting past max_entries');
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // The counter

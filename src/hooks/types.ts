@@ -61,8 +61,10 @@ export const BPF_F_TEST_RUN_ON_CPU = 1 << 0;
 export const BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1;
 
 /**
- * Run `program` on `ctx` as one invocation of the hook: reset the per-run records, run, then follow the
- * tail calls the program requested (each starts with r1 = ctx). Returns r0 as a u32. No allocation.
+ * Run `program` on `ctx` as one invocation of the hook: reset the per-run records (the tail-call counter
+ * among them), run, and return r0 as a u32. No allocation. The interpreter performs tail calls itself, in
+ * the caller's frame (engine/interp.ts); the loop serves engines that return to the host with a pending
+ * target instead (each then starts with r1 = ctx).
  */
 export function runProgram(vm: Vm, env: RunEnv, progType: number, program: Program, ctx: number): number {
   env.beginRun(progType, ctx);
