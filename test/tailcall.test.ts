@@ -318,13 +318,22 @@ test('tsbpf: r0 cannot be read after bpf_tail_call (RET_VOID): EACCES at load', 
   assert.ok(load('r0 = 2\nexit') > 0);
 });
 
-test('tsbpf: a tail call through a map that is not a prog array is refused at load with EINVAL', () => {
-  const rt = new BpfRuntime();
-  const arr = rt.mapCreate({ mapType: 2, keySize: 4, valueSize: 4, maxEntries: 2, mapName: 'arr' });
-  assert.throws(() => rt.progLoad({
-    progType: BPF_PROG_TYPE.BPF_PROG_TYPE_XDP, license: 'GPL', fdArray: [arr],
-    insns: assemble('r2 = map_idx(0) ll\nr3 = 0\ncall 12\nr0 = 2\nexit'),
-  }), (e: unknown) => e instanceof BpfError && e.code === 'EINVAL');
+test('a tail call through a map that is not a prog array is refused at load with EINVAL', async (t) => {
+  const obj = `${PROGS_DIR}reject/tailcall_badmap.o`;
+  const isEinval = (e: unknown): boolean => e instanceof BpfError && e.code === 'EINVAL';
+  await t.test('tsbpf', () => {
+    assert.throws(() => BpfObject.open(obj).load(), (e: unknown) => isEinval(e) && /insn 3: .*bpf_tail_call#12/.test((e as Error).message));
+  });
+  await t.test('kernel', (tt) => {
+    const k = kernelAvailable();
+    if (!k.ok) return tt.skip(`kernel not reachable: ${k.why}`);
+    try {
+      // 6.18 says "expected prog array map for tail call" at insn 3.
+      assert.throws(() => loadObject(obj), (e: unknown) => isEinval(e) && /3: \(85\) call bpf_tail_call#12/.test((e as Error).message));
+    } finally {
+      cleanup();
+    }
+  });
 });
 
 /** Owner checks: store a socket filter into the XDP-owned `jmp`, and load one against it. */

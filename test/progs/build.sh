@@ -16,3 +16,11 @@ for src in *.c; do
 		-fdebug-compilation-dir=. -fno-ident \
 		-c "$src" -o "$obj"
 done
+# Objects every loader must refuse (kept apart: the tests that load every test/progs/*.o skip this folder).
+mkdir -p "$OUT/reject"
+for src in reject/*.c; do
+	[ -e "$src" ] || continue
+	"$CLANG" -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu \
+		-fdebug-compilation-dir=. -fno-ident \
+		-c "$src" -o "$OUT/${src%.c}.o"
+done
