@@ -10,6 +10,7 @@ import { assemble } from '../src/isa/asm.js';
 import { difference, runInCaseEnv } from './gen/env.js';
 import { generate } from './gen/program.js';
 import { caseText, check } from './gen/fuzz.js';
+import { Jit } from '../src/engine/jit/runtime.js';
 
 test('300 random programs: interpreter and JIT agree on r0/error, buffer and stack', () => {
   let errors = 0, halts = 0;
@@ -40,4 +41,17 @@ test('a generated program saved as a case file reads back and pins the interpret
   const again = runInCaseEnv('jit', insns, tc.mem, tc.options.budget);
   assert.equal(difference(ref, again), null);
   if ('r0' in ref.outcome) assert.equal(tc.result, ref.outcome.r0); else assert.ok(tc.error!.test(ref.outcome.error));
+});
+
+test('compact memory checks (the mode for very large programs) agree with the interpreter on 100 programs', () => {
+  const saved = Jit.compactAbove;
+  Jit.compactAbove = 0;
+  try {
+    for (let seed = 1; seed <= 100; seed++) {
+      const m = check(seed * 104729);
+      if (m !== null) assert.fail(`seed ${seed * 104729}: ${m.why}\n${m.text}`);
+    }
+  } finally {
+    Jit.compactAbove = saved;
+  }
 });

@@ -40,6 +40,11 @@ export interface CodegenOptions {
   top: number;
   /** Count instructions against the budget at JB_LEFT. */
   budget: boolean;
+  /**
+   * Compact memory checks: a call to a small checker function per access instead of the inline compare
+   * (about 10 bytes instead of 45), so that very large functions stay under V8's 7.65 MB function-body limit.
+   */
+  compact?: boolean;
 }
 
 const R = 1, W = 2, RW = 3;
@@ -70,11 +75,27 @@ export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuff
     subIdx.set(e, mb.declareFunc([...f.params.map(() => I64), I32], f.results.map(() => I64)));
   }
   const runIdx = mb.declareFunc([I32, I32, I32, I32], [I32]);
+  // Checkers for compact mode: (base i64, off i32, pc i32) -> address i32, one per permission and size.
+  const checkers = new Map<number, number>();
+  if (o.compact) {
+    for (const perm of [R, W, RW]) {
+      for (const size of [1, 2, 4, 8]) {
+        const idx = mb.declareFunc([I64, I32, I32], [I32]);
+        checkers.set(perm * 16 + size, idx);
+        const k = new Code(64), at = o.jb + cacheOffset(perm);
+        k.get(0).get(1).op(Op.i64_extend_i32_s).op(Op.i64_add).tee(3).i32(0).mem(Op.i64_load, at).op(Op.i64_lt_s);
+        k.get(3).i64(size).op(Op.i64_add).i32(0).mem(Op.i64_load, at + 8).op(Op.i64_gt_s).op(Op.i32_or).if_();
+        k.get(2).get(0).op(Op.i32_wrap_i64).get(0).i64(32).op(Op.i64_shr_u).op(Op.i32_wrap_i64).get(1).i32(size).i32(perm).call(IMP_MEMSLOW);
+        k.end().get(3).op(Op.i32_wrap_i64).end();
+        mb.setFunc(idx, [I64], k);
+      }
+    }
+  }
 
-  const main = new FnGen(cfg, cfg.funcs.get(0)!, true, o, subIdx);
+  const main = new FnGen(cfg, cfg.funcs.get(0)!, true, o, subIdx, checkers);
   mb.setFunc(mainIdx, main.locals, main.emit());
   for (const [e, idx] of subIdx) {
-    const g = new FnGen(cfg, cfg.funcs.get(e)!, false, o, subIdx);
+    const g = new FnGen(cfg, cfg.funcs.get(e)!, false, o, subIdx, checkers);
     mb.setFunc(idx, g.locals, g.emit());
   }
 
@@ -109,7 +130,8 @@ class FnGen {
   private nextLocal = 0;
 
   constructor(private readonly cfg: Cfg, private readonly f: Func, private readonly isMain: boolean,
-    private readonly o: CodegenOptions, private readonly subIdx: Map<number, number>) {
+    private readonly o: CodegenOptions, private readonly subIdx: Map<number, number>,
+    private readonly checkers: Map<number, number>) {
     this.reg.fill(-1);
     if (isMain) {
       this.reg[1] = 0; this.reg[2] = 1;
@@ -398,6 +420,10 @@ class FnGen {
       c.get(b).op(Op.i32_wrap_i64);
       if (off >= 0) return off;
       c.i32(off).op(Op.i32_add);
+      return 0;
+    }
+    if (this.o.compact) {
+      c.get(b).i32(off).i32(pc).call(this.checkers.get(perm * 16 + size)!);
       return 0;
     }
     const at = this.o.jb + cacheOffset(perm);

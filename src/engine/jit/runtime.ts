@@ -36,6 +36,11 @@ export interface CompiledProgram {
 const u64 = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 
 export class Jit {
+  /**
+   * Programs with more slots than this get compact memory checks (a call per access, see codegen.ts), which
+   * keeps a 1M-instruction function under V8's function-size limit. Tests lower it to cover that mode.
+   */
+  static compactAbove = 200_000;
   /** Address of the JIT block (register scratch, region caches, budget, packet). */
   readonly jb: number;
   private view: Int32Array;
@@ -74,7 +79,7 @@ export class Jit {
   private compile(p: Program, budget: boolean, safe: boolean): CompiledProgram {
     const t0 = performance.now();
     const cfg = buildCfg(p, safe);
-    const bytes = compileModule(cfg, { jb: this.jb, top: this.vm.stackTop(), budget });
+    const bytes = compileModule(cfg, { jb: this.jb, top: this.vm.stackTop(), budget, compact: p.length > Jit.compactAbove });
     let mod: WebAssembly.Module;
     try {
       mod = new WebAssembly.Module(bytes);
