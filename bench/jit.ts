@@ -89,7 +89,7 @@ const progs: [string, Insn[]][] = [
 ];
 for (const seed of [1, 2, 3]) progs.push([`generated (seed ${seed}, ~10k slots)`, generate(seed, 5000).insns]);
 progs.push(['generated, 100 functions x 1000', generateLarge(9, 100, 1000).insns]);
-if (!quick) progs.push(['generated, 1000 functions x 950 (~1M)', generateLarge(10, 1000, 950).insns]);
+if (!quick) progs.push(['generated, 1000 functions x 900 (~1M)', generateLarge(10, 1000, 900).insns]);
 for (const [name, insns] of progs) {
   // warm the compiler itself on small programs first
   const r = compileTime(insns);
