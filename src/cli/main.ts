@@ -27,6 +27,9 @@ commands:
   xdp run --obj OBJ --prog NAME [--prog NAME]... --pcap IN [--out OUT] [--pass-out F]
           [--policy single|libxdp|mprog] [--prio NAME=N] [--actions NAME=pass,tx] [--json]
                                     a virtual interface's XDP program set over a capture: verdict table
+  bench [--engine interp|jit|both] [--kernel] [--json] [--repeat N] [--rounds R]
+                                    the performance table: tail calls, chain hops, parsers, per engine
+                                    and against the kernel
 `;
 
 type Command = (args: string[]) => Promise<number>;
@@ -41,6 +44,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   trace: async () => (await import('./trace.js')).main,
   flows: async () => (await import('./flows.js')).main,
   xdp: async () => (await import('./xdp.js')).main,
+  bench: async () => (await import('./bench.js')).main,
 };
 
 async function main(argv: string[]): Promise<number> {
