@@ -42,10 +42,15 @@ test('the matrix has a row for every instruction variant, map type, implemented 
   }
 });
 
-test('docs/architecture.md names every folder of src/ and the top-level folders', () => {
+test('docs/architecture.md names every folder of src/, the top-level folders and every tsbpf verb', () => {
   const arch = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
   const dirs = readdirSync(join(ROOT, 'src')).filter((d) => statSync(join(ROOT, 'src', d)).isDirectory());
   const missing = dirs.filter((d) => !arch.includes(`src/${d}/`));
   for (const d of ['test/', 'bench/', 'samples/', 'tools/']) if (!arch.includes(d)) missing.push(d);
   assert.deepEqual(missing, [], 'docs/architecture.md does not describe these folders');
+  // ... and every verb of the tsbpf command
+  const main = readFileSync(join(ROOT, 'src/cli/main.ts'), 'utf8');
+  const verbs = [...main.matchAll(/^\s+'?([a-z][a-z-]*)'?: async \(\) =>/gm)].map((m) => m[1]);
+  assert.ok(verbs.length >= 9, `found only ${verbs.length} verbs in src/cli/main.ts`);
+  assert.deepEqual(verbs.filter((v) => !arch.includes(`\`${v}\``)), [], 'docs/architecture.md does not name these tsbpf verbs');
 });
