@@ -23,7 +23,7 @@ import {
   BpfMap, E_2BIG, E_EXIST, E_INVAL, E_NOENT, E_NOSPC, E_NOTSUPP, errnoName, type LookupBatchResult, type MapAttr,
   type MapRegistry, concat, round8,
 } from './map.js';
-import { jhash } from './jhash.js';
+import { jhash32 } from './jhash.js';
 import { progPerm } from './array.js';
 import { checkInner, resolveInnerFd } from './map_in_map.js';
 
@@ -50,7 +50,8 @@ export class HashMap extends BpfMap {
   private readonly mask: number;
   private readonly buckets: Int32Array;
   private readonly next: Int32Array;
-  private readonly hashes: Uint32Array;
+  /** Full hash of each element (jhash32: signed, so that no call boxes it). */
+  private readonly hashes: Int32Array;
   private readonly freeStack: Int32Array;
   private freeTop: number;
   /** Spare element used to replace an existing key (non-per-CPU types), -1 otherwise. */
@@ -80,7 +81,7 @@ export class HashMap extends BpfMap {
     if (inner === null) this.mapValues(this.values, this.valueStride * nElems, progPerm(this.flags));
     this.buckets = new Int32Array(this.nBuckets).fill(-1);
     this.next = new Int32Array(nElems).fill(-1);
-    this.hashes = new Uint32Array(nElems);
+    this.hashes = new Int32Array(nElems);
     this.freeStack = new Int32Array(nElems);
     // Pop order hands out element 0 first.
     this.freeTop = 0;
@@ -99,7 +100,7 @@ export class HashMap extends BpfMap {
   // --- element plumbing --------------------------------------------------------------------------
 
   private hashKey(keyAddr: number): number {
-    return jhash(this.space.u8, keyAddr, this.keySize, 0);
+    return jhash32(this.space.u8, keyAddr, this.keySize, 0);
   }
 
   private find(keyAddr: number, h: number): number {

@@ -9,6 +9,14 @@ const rol32 = (w: number, s: number): number => (w << s) | (w >>> (32 - s));
 
 /** jhash(key, length, initval) over `u8[addr .. addr+length)`, as an unsigned 32-bit number. */
 export function jhash(u8: Uint8Array, addr: number, length: number, initval: number): number {
+  return jhash32(u8, addr, length, initval) >>> 0;
+}
+
+/**
+ * jhash() as a signed 32-bit number: the form hot paths use, because a uint32 of 2^31 or more does not fit a
+ * small integer and returning one from a call allocates a heap number (per lookup, per packet).
+ */
+export function jhash32(u8: Uint8Array, addr: number, length: number, initval: number): number {
   let a = (JHASH_INITVAL + length + initval) | 0;
   let b = a;
   let c = a;
@@ -27,7 +35,7 @@ export function jhash(u8: Uint8Array, addr: number, length: number, initval: num
     length -= 12;
     k += 12;
   }
-  if (length === 0) return c >>> 0;
+  if (length === 0) return c | 0;
   // The tail: bytes 0..3 into a, 4..7 into b, 8..11 into c, little-endian within each word.
   for (let i = length - 1; i >= 0; i--) {
     const v = u8[k + i] << ((i & 3) * 8);
@@ -43,5 +51,5 @@ export function jhash(u8: Uint8Array, addr: number, length: number, initval: num
   a ^= c; a = (a - rol32(c, 4)) | 0;
   b ^= a; b = (b - rol32(a, 14)) | 0;
   c ^= b; c = (c - rol32(b, 24)) | 0;
-  return c >>> 0;
+  return c;
 }
