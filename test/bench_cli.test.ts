@@ -1,11 +1,15 @@
 // `tsbpf bench`: the output format and the JSON shape, with tiny repeat counts (nothing here asserts on
 // time), the derived columns (Mpps, ns/hop, ratios) computed from the medians, the targets checklist from
 // synthetic measurements (assembleReport), argument errors, and - where the kernel is reachable - kernel
-// cells in the same run ("-" for chain hops, compared with the kernel's tail-call hop).
+// cells in the same run ("-" for chain hops, compared with the kernel's tail-call hop). Also --engine on
+// `tsbpf prog run` and `tsbpf xdp run` (the JIT gives the interpreter's results).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CASES, CHAIN_HOP_REF, assembleReport, formatReport, median, minFrame, tcp4Frame, udp6Frame, type BenchReport, type UnitResult,
@@ -210,4 +214,39 @@ test('tsbpf bench --kernel: kernel cells in the same run, "-" for chain hops', {
   assert.equal(row('chain-any').kernel_ns_per_pkt, null);
   assert.equal(row('chain-any').kernel_hop_ref, 'tail-var');
   assert.equal(row('chain-any').kernel_hop_ns, row('tail-var').kernel_hop_ns);
+});
+
+test('tsbpf prog run / xdp run --engine jit: the JIT runs them, with the interpreter\'s results', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsbpf-bench-'));
+  try {
+    const frame = join(dir, 'tcp4.bin');
+    writeFileSync(frame, tcp4Frame());
+    const run = (engine: string) => tsbpf(['prog', 'run', 'test/progs/xdp_flow.o', '--prog', 'xdp_flow', '--data-in', frame, '--repeat', '50',
+      '--map-dump', 'flows', '--map-dump', 'verdicts', '--json', '--engine', engine]);
+    const [a, b] = [run('interp'), run('jit')];
+    assert.equal(a.status, 0, a.stderr);
+    assert.equal(b.status, 0, b.stderr);
+    const [ja, jb] = [JSON.parse(a.stdout), JSON.parse(b.stdout)];
+    assert.equal(ja.engine, 'interp');
+    assert.equal(jb.engine, 'jit');
+    assert.equal(jb.retval, 2);
+    for (const k of ['retval', 'data_out', 'maps']) assert.deepEqual(jb[k], ja[k], k);
+    const xdp = (engine: string) => tsbpf(['xdp', 'run', '--obj', 'test/progs/xdp_flow.o', '--prog', 'xdp_flow', '--pcap', 'samples/sockex3/sample.pcap',
+      '--json', '--engine', engine]);
+    const [xa, xb] = [xdp('interp'), xdp('jit')];
+    assert.equal(xa.status, 0, xa.stderr);
+    assert.equal(xb.status, 0, xb.stderr);
+    const [ya, yb] = [JSON.parse(xa.stdout), JSON.parse(xb.stdout)];
+    assert.equal(yb.engine, 'jit');
+    assert.equal(ya.engine, 'interp');
+    for (const k of ['packets', 'out_packets', 'pass_packets', 'device']) assert.deepEqual(yb[k], ya[k], k);
+    for (const args of [['prog', 'run', 'test/progs/xdp_flow.o', '--prog', 'xdp_flow', '--data-in', frame],
+      ['xdp', 'run', '--obj', 'test/progs/xdp_flow.o', '--prog', 'xdp_flow', '--pcap', 'samples/sockex3/sample.pcap']]) {
+      const bad = tsbpf([...args, '--engine', 'fast']);
+      assert.equal(bad.status, 1);
+      assert.match(bad.stderr, /EINVAL: --engine must be interp or jit, not 'fast'/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -18,14 +18,15 @@ commands:
   prog dump OBJ --prog NAME [--xlated] [--source]
                                     disassembly as in the object or after the load-time rewrites
   prog run OBJ --prog NAME [--data-in F] [--data-out F] [--ctx-in F] [--repeat N] [--map-dump NAME]...
-           [--json] [--trace-pipe]  BPF_PROG_TEST_RUN: return value, average duration, output, maps
+           [--json] [--trace-pipe] [--engine interp|jit]
+                                    BPF_PROG_TEST_RUN: return value, average duration, output, maps
   map dump OBJ --map NAME [--json]  a map's contents after loading the object
   trace --log FILE [--json]         replay a strace log (strace -f -X raw -e raw=all) through the tracex5
                                     syscall-dispatch sample and print its trace pipe
   flows --pcap FILE [--xdp] [--json]
                                     run a pcap/pcapng capture through the sockex3 flow dissector, print flows
   xdp run --obj OBJ --prog NAME [--prog NAME]... --pcap IN [--out OUT] [--pass-out F]
-          [--policy single|libxdp|mprog] [--prio NAME=N] [--actions NAME=pass,tx] [--json]
+          [--policy single|libxdp|mprog] [--prio NAME=N] [--actions NAME=pass,tx] [--engine interp|jit] [--json]
                                     a virtual interface's XDP program set over a capture: verdict table
   bench [--engine interp|jit|both] [--kernel] [--json] [--repeat N] [--rounds R]
                                     the performance table: tail calls, chain hops, parsers, per engine

@@ -10,13 +10,14 @@
 //   the programs that ran, in order ("programs_run" in --json; a "Programs run:" line with --chain);
 //   --tail MAP:INDEX=PROG (repeatable) fills slot INDEX of the object's prog array MAP before the run, PROG
 //   being a program of the same object or OTHER.o:NAME, loaded from another object into the same runtime
-//   (that object's maps are its own); a `Tail calls:` line (and "tail_calls" in --json) names the slots set.
+//   (that object's maps are its own); a `Tail calls:` line (and "tail_calls" in --json) names the slots set;
+//   --engine interp|jit picks the engine that runs the programs (interp by default).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BpfError, fail } from '../errors.js';
 import { BpfObject, type BpfProgram } from '../lib/index.js';
-import { BpfRuntime } from '../syscall/runtime.js';
+import { BpfRuntime, type RuntimeOptions } from '../syscall/runtime.js';
 import type { BpfProg } from '../syscall/prog.js';
 import { checkChainMode } from '../chain/core.js';
 import { parseRetcode } from '../chain/api.js';
@@ -35,7 +36,7 @@ const USAGE = `usage: tsbpf prog show OBJ [--json]
        tsbpf prog run OBJ --prog NAME [--data-in F] [--data-out F] [--ctx-in F] [--ctx-out F] [--repeat N]
                       [--map-dump NAME]... [--json] [--trace-pipe]
                       [--chain PREV:RETCODE=NEXT]... [--chain-mode native|inject]
-                      [--tail MAP:INDEX=PROG|OTHER.o:PROG]...
+                      [--tail MAP:INDEX=PROG|OTHER.o:PROG]... [--engine interp|jit]
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -198,9 +199,12 @@ function run(argv: string[]): number {
       chain: { type: 'string', multiple: true },
       'chain-mode': { type: 'string' },
       tail: { type: 'string', multiple: true },
+      engine: { type: 'string', default: 'interp' },
     },
   });
   if (positionals.length !== 1 || values.prog === undefined) return usage();
+  const engine = values.engine;
+  if (engine !== 'interp' && engine !== 'jit') fail('EINVAL', `--engine must be interp or jit, not '${engine}'`);
   const chainMode = checkChainMode(values['chain-mode'] ?? 'native');
   const chains = (values.chain ?? []).map(parseChainArg);
   const tails = (values.tail ?? []).map(parseTailArg);
@@ -236,7 +240,7 @@ function run(argv: string[]): number {
     o.obj.program(t.prog);
     o.progs.add(t.prog);
   }
-  const rt = new BpfRuntime({ chainMode });
+  const rt = new BpfRuntime({ chainMode, engine } as RuntimeOptions);
   loadFor(obj, [...names], rt);
   for (const o of others.values()) loadFor(o.obj, [...o.progs], rt);
   for (const t of tails) {
@@ -266,6 +270,7 @@ function run(argv: string[]): number {
     }
     if (values['trace-pipe']) o.trace_pipe = trace;
     o.programs_run = programsRun;
+    o.engine = rt.vm.engine;
     if (tails.length > 0) o.tail_calls = tails.map((t) => ({ map: t.map, index: t.index, prog: t.prog, ...(t.object ? { object: t.object } : {}) }));
     (toStdout ? process.stderr : process.stdout).write(JSON.stringify(o) + '\n');
     return 0;
