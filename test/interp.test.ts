@@ -422,7 +422,7 @@ test('an instruction budget stops a runaway program with EINTR', () => {
 });
 
 test('trace reports each executed instruction with the registers it changed', () => {
-  const vm = new Vm();
+  const vm = new Vm({ engine: 'interp' }); // trace is an interpreter feature
   const events: TraceEvent[] = [];
   vm.trace = (e) => events.push(e);
   const prog = [mov64(0, 1), mov64(1, -1), I(0x15, 0, 0, 1, 1), mov64(0, 5), ...lddw(2, 0x1_0000_0000n), EXIT];

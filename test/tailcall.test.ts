@@ -49,8 +49,9 @@ interface Rig {
 
 const FLAG = { any: 0, noexist: 1, exist: 2 } as const;
 
-function tsbpfRig(): Rig & { obj: BpfObject } {
-  const obj = BpfObject.open(RULES).load();
+/** `engine`: the trace hook these tests use to watch frames is an interpreter feature. */
+function tsbpfRig(engine?: 'interp' | 'jit'): Rig & { obj: BpfObject } {
+  const obj = BpfObject.open(RULES).load(engine === undefined ? {} : { engine });
   const jmp = obj.map('jmp'), cfg = obj.map('cfg'), counts = obj.map('counts');
   return {
     obj,
@@ -189,7 +190,7 @@ onBoth('the frame is reused: the target reads the stack bytes its caller wrote',
 });
 
 test('tsbpf: a run through 33 tail calls uses one frame (r10 never changes, no frame is pushed)', () => {
-  const r = tsbpfRig();
+  const r = tsbpfRig('interp');
   r.slot(0, 'tc_chain');
   r.cfg(0);
   r.reset();
@@ -266,7 +267,7 @@ onBoth('tail calls from subprograms nest: 33 levels, each returning into the lev
 });
 
 test('tsbpf: nested tail calls from subprograms keep one 8-frame limit per program', () => {
-  const r = tsbpfRig();
+  const r = tsbpfRig('interp');
   r.slot(3, 'tc_sub');
   r.cfg(3);
   const vm = r.obj.runtime!.vm;
@@ -287,7 +288,7 @@ test('tsbpf: nested tail calls from subprograms keep one 8-frame limit per progr
 // Slots updated during a run
 
 test('tsbpf: a slot updated while a run is under way takes effect at the next tail call', () => {
-  const r = tsbpfRig();
+  const r = tsbpfRig('interp');
   r.slot(0, 'tc_chain');
   r.cfg(0);
   r.reset();

@@ -18,6 +18,12 @@
 // rewritten, so in "inject" its chain runs when it returns into the subprogram's caller, and the caller's
 // chain runs again at the caller's exit; "native" follows only the chain of the last program entered.
 //
+// On the JIT engine (engine/jit/runtime.ts) the "native" hops run in compiled code: the Jit asks `chainOf`
+// for a program's slots when it compiles it, the program's exit then hops to its successors directly, and
+// ADD/DEL recompile the program (between packets; a packet in flight finishes on the code it started
+// with). While the loop records (`record`, an observer), the Jit leaves hops and tail calls to this loop
+// and to bpf_tail_call (`jit.notes`), so every hop is seen here.
+//
 // The loop also reports, without allocating: the programs that ran in order (`record`, for the CLI's
 // "programs_run"), and one observer call per hop (entry program of the hop and its return value) for the
 // per-program counters of virtual interfaces (src/net/runner.ts). A hop's own tail calls are folded into
@@ -29,6 +35,8 @@ import type { Vm } from '../engine/vm.js';
 import type { RunEnv } from '../helpers/env.js';
 import type { MapRegistry, ProgRef } from '../maps/map.js';
 import type { ProgRunObserver } from '../net/runner.js';
+import { directResolvers } from '../helpers/maps.js';
+import type { Jit } from '../engine/jit/runtime.js';
 import { BpfProg } from '../syscall/prog.js';
 import { BPF_NUM_CHAIN_SLOTS, MAX_TAIL_CALL_CNT } from '../uapi/bpf.js';
 import { ChainSlots, chainSlotIndex } from './slots.js';
@@ -65,6 +73,19 @@ export class ChainCore {
     this.registry = registry;
     this.mode = checkChainMode(mode);
     this.native = mode === 'native';
+    directResolvers.add(this.resolveProg);
+    if (vm.engine === 'jit') {
+      this.jit = vm.jit();
+      if (this.native) this.jit.chainOf = (p) => this.owners.get(p)?.chain?.table ?? null;
+    }
+  }
+
+  /** The Vm's JIT when it runs on that engine. */
+  private readonly jit: Jit | null = null;
+
+  /** `prev`'s chain changed: its compiled exit names the old successors. */
+  private changed(prev: BpfProg): void {
+    if (this.jit !== null && this.native) this.jit.invalidate(prev.program);
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -124,7 +145,9 @@ export class ChainCore {
 
   /** ADD: store `next` (an occupied slot is replaced silently; the caller drops the old reference). */
   add(cmd: string, prev: BpfProg, index: number, next: BpfProg): BpfProg | null {
-    return this.slotsOf(cmd, prev, true)!.set(cmd, index, next);
+    const old = this.slotsOf(cmd, prev, true)!.set(cmd, index, next);
+    this.changed(prev);
+    return old;
   }
 
   /** DEL: empty the slot (ENOENT when it is empty). */
@@ -132,6 +155,7 @@ export class ChainCore {
     const s = this.slotsOf(cmd, prev, false);
     const old = s === null ? null : s.delete(index);
     if (old === null) fail('ENOENT', `${cmd}: program '${prev.name}' (id ${prev.id}) has no chain for retcode ${retcodeText(retcode)}`);
+    this.changed(prev);
     return old;
   }
 
@@ -200,6 +224,8 @@ export class ChainCore {
     let cur = entry;
     let r = 0;
     const direct = vm.engine === 'interp';
+    const jit = this.jit;
+    if (jit !== null) jit.notes = rec !== null || obs !== null;
     for (let hop = 0; ; hop++) {
       this.exiting = cur;
       this.hopEntry = cur;
@@ -213,6 +239,12 @@ export class ChainCore {
         r = execute(vm, cur.program);
       } else {
         r = vm.runRaw(cur.program, ctx, 0, 0, 0);
+      }
+      if (jit !== null) {
+        // the compiled code made its tail calls and hops itself: the program that exited is the last one entered
+        const last = jit.lastTarget();
+        const bp = last === null ? undefined : this.owners.get(last);
+        if (bp !== undefined) this.exiting = bp;
       }
       // Engines that return on a tail call (the interpreter continues in the target itself).
       while (env.pendingTailCall !== null) {

@@ -40,6 +40,17 @@ export interface VmOptions {
 
 export type Engine = 'interp' | 'jit';
 
+/**
+ * The engine a Vm gets when none is named: TSBPF_ENGINE (interp|jit) from the environment, else the
+ * interpreter. Read at each construction so that a test process can switch it.
+ */
+export function defaultEngine(): Engine {
+  const e = typeof process === 'undefined' ? undefined : process.env.TSBPF_ENGINE;
+  if (e === undefined || e === '') return 'interp';
+  if (e !== 'interp' && e !== 'jit') throw new BpfError('EINVAL', `TSBPF_ENGINE must be interp or jit, not '${e}'`);
+  return e;
+}
+
 /** One executed instruction, as reported to Vm.trace. Register values are unsigned 64-bit. */
 export interface TraceEvent {
   pc: number;
@@ -116,7 +127,7 @@ export class Vm {
   constructor(opts: VmOptions = {}) {
     this.space = opts.space ?? new AddressSpace();
     this.budget = opts.budget;
-    this.engine = opts.engine ?? 'interp';
+    this.engine = opts.engine ?? defaultEngine();
     this.stackBase = this.space.alloc(STACK_SIZE, 16);
     this.stackRegion = this.space.mapRegion(this.stackBase, STACK_SIZE, PERM_RW);
   }

@@ -107,6 +107,13 @@ export function ringbufQuery(vm: Vm): void {
 }
 
 /**
+ * Resolvers (RunEnv.resolveProg) that turn a slot's ProgRef into `ref.program` and do nothing else a run
+ * depends on (the chain core's resolver only keeps records the JIT can reproduce). With one of these
+ * installed, the JIT performs tail calls inline from its per-prog-array number tables (engine/jit/).
+ */
+export const directResolvers = new WeakSet<object>();
+
+/**
  * 12: long bpf_tail_call(ctx, prog_array, u32 index), with the kernel's order of checks:
  * 1. index >= max_entries: fall through;
  * 2. the run already made MAX_TAIL_CALL_CNT (33) tail calls: fall through;

@@ -370,7 +370,7 @@ export class BpfObject {
   /** Create the maps and load the programs (bpf_object__load). */
   load(opts: LoadOptions = {}): this {
     if (this.loadedFlag) fail('EINVAL', `object '${this.name}' is already loaded`);
-    const rt = opts.runtime ?? new BpfRuntime({ nCpus: opts.nCpus, budget: opts.budget, stats: opts.stats, chainMode: opts.chainMode });
+    const rt = opts.runtime ?? new BpfRuntime({ nCpus: opts.nCpus, budget: opts.budget, stats: opts.stats, chainMode: opts.chainMode, engine: opts.engine });
     this.runtime = rt;
     try {
       this.createMaps(rt, opts.pinRoot ?? BPFFS_ROOT);

@@ -140,6 +140,16 @@ export class ProgArrayMap extends FdArrayMap<ProgRef> {
   ownerType = -1;
   ownerMode: string | undefined = undefined;
 
+  /**
+   * Called after every slot change (index, new program or null): the JIT keeps a table of compiled-program
+   * numbers per prog array in step with the slots, so that its inline bpf_tail_call never calls out.
+   */
+  readonly watchers: ((index: number, prog: ProgRef | null) => void)[] = [];
+
+  protected override onStore(index: number, prog: ProgRef | null): void {
+    for (let i = 0; i < this.watchers.length; i++) this.watchers[i](index, prog);
+  }
+
   /** The program in slot `index` or null (hot path for bpf_tail_call). */
   progAt(index: number): ProgRef | null {
     return index < this.maxEntries ? this.slots[index] : null;

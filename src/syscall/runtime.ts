@@ -15,7 +15,7 @@
 
 import { BpfError, fail } from '../errors.js';
 import { decode, type Insn } from '../isa/insn.js';
-import { Vm } from '../engine/vm.js';
+import { Vm, type Engine } from '../engine/vm.js';
 import { AddressSpace } from '../vm/memory.js';
 import {
   ArrayOfMapsMap, BpfMap, HashMap, MapRegistry, ProgArrayMap, createMap, type LookupBatchResult, type WriteBatchResult,
@@ -177,6 +177,8 @@ export interface RuntimeOptions {
    * can start one; 'inject' - the 2019 patch: BPF_F_INJECT_CHAIN_CALLS rewrites exits at load. See src/chain.
    */
   chainMode?: ChainMode;
+  /** Engine that runs programs: 'interp' or 'jit' (default: TSBPF_ENGINE, see engine/vm.ts defaultEngine). */
+  engine?: Engine;
 }
 
 /** BPF_PROG_CHAIN_ADD / DEL / GET attr (the series' `union bpf_attr` member). */
@@ -282,7 +284,7 @@ export class BpfRuntime {
   constructor(opts: RuntimeOptions = {}) {
     this.space = new AddressSpace();
     this.registry = new MapRegistry(this.space, { nCpus: opts.nCpus });
-    this.vm = new Vm({ space: this.space, budget: opts.budget });
+    this.vm = new Vm({ space: this.space, budget: opts.budget, engine: opts.engine });
     this.env = attachEnv(this.vm, this.registry, { ...opts.env, traceSink: (line) => void this.tracePipe.push(line) });
     // A prog-array slot holds a BpfProg; tail calls continue in its pre-decoded program. The chain core
     // resolves them (it notes which program will exit) and runs every top-level run (it follows chains).

@@ -37,8 +37,17 @@ export const KIND = new Uint8Array(256);
 
 /** Registers r0..r5 as a bit mask (what a helper call reads and may write). */
 export const R0_R5 = 0x3f;
-/** Registers r0..r9: what can travel into a subprogram. */
-const R0_R9 = 0x3ff;
+/** Registers r0..r9: what can travel into a subprogram (and what a tail call hands to its target). */
+export const R0_R9 = 0x3ff;
+
+/** Helper id of bpf_tail_call. */
+export const TAIL_CALL_ID = 12;
+
+/** Can this instruction be a bpf_tail_call (helper 12, or callx whose register may hold 12)? */
+export function mayTailCall(p: Program, pc: number): boolean {
+  const c = p.code[pc];
+  return (c === 0x85 && p.src[pc] === 0 && p.imm[pc] === TAIL_CALL_ID) || c === 0x8d;
+}
 
 /** Size in bytes of a load/store opcode. */
 export function sizeOf(code: number): number {
@@ -57,8 +66,9 @@ export function regUse(p: Program, pc: number): { read: number; write: number } 
       return { read, write: bd };
     }
     case K_JCOND: return { read: bd | ((c & 0x08) !== 0 ? bs : 0), write: 0 };
-    case K_CALL: return s === 0 ? { read: R0_R5, write: R0_R5 } : { read: 0, write: 0 };
-    case K_CALLX: return { read: R0_R5 | bd, write: R0_R5 };
+    // a tail call hands every register to its target, so it reads r0..r9 (the target sees them as they are)
+    case K_CALL: return s === 0 ? { read: p.imm[pc] === TAIL_CALL_ID ? R0_R9 : R0_R5, write: R0_R5 } : { read: 0, write: 0 };
+    case K_CALLX: return { read: R0_R9 | bd, write: R0_R5 };
     case K_EXIT: return { read: 1, write: 0 };
     case K_LDDW: return { read: 0, write: bd };
     case K_LDABS: return { read: (c & 0x40) !== 0 ? bs : 0, write: R0_R5 };
@@ -122,6 +132,8 @@ export interface Cfg {
   checked: Uint8Array;
   /** Does any instruction write r10 (possible only in unvalidated programs)? */
   writesR10: boolean;
+  /** Is some memory access left unchecked (it relies on r10 being the frame pointer)? */
+  elided: boolean;
   /** Functions by entry slot; entry 0 is the program. */
   funcs: Map<number, Func>;
 }
@@ -187,6 +199,7 @@ export function buildCfg(p: Program, stackSafe: boolean): Cfg {
   // Memory accesses through an unmodified r10 that stay inside the current 512-byte frame cannot fault
   // while the Vm's stack region is intact (the caller passes stackSafe after checking that).
   const checked = new Uint8Array(n + 1);
+  let elided = false;
   for (let pc = 0; pc < n; pc += insnLen(p, pc)) {
     const k = KIND[code[pc]];
     if (k !== K_LDX && k !== K_ST && k !== K_STX && k !== K_ATOMIC) continue;
@@ -194,9 +207,10 @@ export function buildCfg(p: Program, stackSafe: boolean): Cfg {
     const size = sizeOf(code[pc]), off = p.off[pc];
     const safe = stackSafe && !writesR10 && base === 10 && off >= -512 && off + size <= 0;
     checked[pc] = safe ? 0 : 1;
+    if (safe) elided = true;
   }
 
-  const cfg: Cfg = { p, blockAt, bStart, bEnd, bLast, segCount, checked, writesR10, funcs: new Map() };
+  const cfg: Cfg = { p, blockAt, bStart, bEnd, bLast, segCount, checked, writesR10, elided, funcs: new Map() };
 
   // Functions reachable from the program's entry through local calls.
   const work = [0];

@@ -6,15 +6,29 @@
 // engine/interp.ts instruction for instruction, errors included (they are raised by the imports that
 // runtime.ts provides, with the interpreter's messages).
 //
-// Signatures: the program's entry is `(r1 i64, r2 i64, tail_call_count i32) -> r0 i64` - one type for every
-// program, so that tail calls can later be `return_call_indirect` through a shared table; a subprogram is
-// `(its input registers..., depth i32) -> (its output registers...)` (cfg.ts computes both sets).
+// Signatures: the program's entry is `(r0..r10 i64, depth i32, tail_call_count i32) -> (r0..r5 i64,
+// tail_call_count i32)` - one type (MAIN_PARAMS/MAIN_RESULTS) for every program, so that a tail call is a
+// `return_call_indirect` through the Jit's shared table (runtime.ts) that hands every register to the
+// target, as the interpreter does; a subprogram is `(its input registers..., depth i32, base i32, tail_call_count
+// i32) -> (its output registers..., tail_call_count i32)` (cfg.ts computes both register sets). `depth` is
+// the absolute frame depth (r10 = frame top of it), `base` the depth of the program's main frame (a program
+// may nest 8 frames below it). The counter travels as a parameter and comes back as a result, so bpf-to-bpf
+// calls share it. A tail call made from the main function replaces that function (the native stack does
+// not grow); one made from a subprogram is a call_indirect whose r0 returns to the subprogram's caller.
+//
+// Tail calls: when the map argument is a constant (an lddw into r2 earlier in the block) naming a prog
+// array, the kernel's checks are emitted inline against the Jit's per-array table of program numbers
+// (table index = number * 4 + variant); otherwise, or when the runtime asks for notes (JB_SLOW), the helper
+// import runs bpf_tail_call and returns the target's number. Chain calls ("native" model): when the Jit
+// knows the program's chain slots at compile time, its exit at depth 0 hops to the successor with a
+// return_call_indirect at a constant index (the Jit recompiles the program when its chain changes).
 
 import { Code, I32, I64, ModuleBuilder, Op } from './wasm.js';
 import {
-  K_ALU, K_ATOMIC, K_CALL, K_CALLX, K_EXIT, K_JA, K_JCOND, K_LDABS, K_LDDW, K_LDX, K_ST, K_STX, KIND,
-  callTarget, insnLen, sizeOf, type Cfg, type Func,
+  K_ALU, K_ATOMIC, K_CALL, K_CALLX, K_EXIT, K_JA, K_JCOND, K_LDABS, K_LDDW, K_LDX, K_ST, K_STX, KIND, TAIL_CALL_ID,
+  callTarget, insnLen, regUse, sizeOf, type Cfg, type Func,
 } from './cfg.js';
+
 
 // Layout of the JIT block (an allocation in the address space that no region maps, so programs cannot
 // reach it): register scratch for helper calls, the three region caches, the budget counter, the packet.
@@ -24,11 +38,31 @@ export const JB_CACHE = 96;
 export const JB_LEFT = 144;
 export const JB_PKT_ADDR = 152;
 export const JB_PKT_LEN = 156;
-export const JB_SIZE = 160;
+/** Number of the last program entered by a tail call or chain hop (0: none yet); the stubs read it too. */
+export const JB_TCNUM = 160;
+/** Tail-call counter when the run returned. */
+export const JB_TCC = 164;
+/** Non-zero: tail calls go through the helper import (the runtime wants its bookkeeping), chains do not hop. */
+export const JB_SLOW = 168;
+/** Non-zero: a program's exit at depth 0 follows its chain slots. */
+export const JB_CHAIN = 172;
+/** ctx of the run (r1 of a chain hop). */
+export const JB_CTX = 176;
+/** CPU of the run (per-CPU array lookups). */
+export const JB_CPU = 180;
+export const JB_SIZE = 192;
+
+/** The entry type every program shares: r0..r10, depth, tail-call count -> r0..r5, tail-call count. */
+export const MAIN_PARAMS = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32];
+export const MAIN_RESULTS = [I64, I64, I64, I64, I64, I64, I32];
+/** MAX_TAIL_CALL_CNT */
+const TC_MAX = 33;
+/** Frames of one program (MAX_CALL_FRAMES) and of a run (vm.ts MAX_RUN_FRAMES). */
+const FRAMES = 8, RUN_FRAMES = 8 + 33 * 7;
 export const cacheOffset = (perm: number): number => JB_CACHE + (perm - 1) * 16;
 
 // Imports (function indices).
-export const IMP_HELPER = 0, IMP_MEMSLOW = 1, IMP_TRAP = 2;
+export const IMP_HELPER = 0, IMP_MEMSLOW = 1, IMP_TRAP = 2, IMP_FRAMETOP = 3;
 // Trap kinds passed to IMP_TRAP(kind, pc, a, b); every one throws.
 export const TRAP_INSN = 0, TRAP_JUMPOUT = 1, TRAP_CALLX = 2, TRAP_KFUNC = 3, TRAP_E2BIG = 4, TRAP_ATOMIC = 5,
   TRAP_LDABS = 6, TRAP_BUDGET = 7;
@@ -45,6 +79,18 @@ export interface CodegenOptions {
    * (about 10 bytes instead of 45), so that very large functions stay under V8's 7.65 MB function-body limit.
    */
   compact?: boolean;
+  /** Variant key of this compilation (bit 0 budget, bit 1 r10 fast path): table index = number * 4 + key. */
+  key: number;
+  /** This program's number in the Jit's table. */
+  self: number;
+  /** A prog array named by its handle: the address of its table of program numbers and its size, or null. */
+  progArray: (handle: number) => { numbers: number; maxEntries: number } | null;
+  /** An array map named by its handle, for an inline lookup (per-CPU: elemSize > 0), or null. */
+  arrayMap: (handle: number) => { values: number; stride: number; maxEntries: number; percpu: boolean; elemSize: number } | null;
+  /** Program numbers in the chain slots at compile time (slot 0 wildcard, slot r0 + 1 exact), or null. */
+  chain: Int32Array | null;
+  /** Does helper 1 run the standard bpf_map_lookup_elem (then array lookups are emitted inline)? */
+  inlineLookup: boolean;
 }
 
 const R = 1, W = 2, RW = 3;
@@ -62,19 +108,22 @@ const STX_OP = [Op.i64_store32, Op.i64_store16, Op.i64_store8, Op.i64_store];
 /** Compile the program described by `cfg` into a module exporting `run(r1lo, r1hi, r2lo, r2hi) -> r0lo`. */
 export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder();
-  mb.importFunc('env', 'helper', [I32, I32], []);
+  mb.importTable = true;
+  mb.importFunc('env', 'helper', [I32, I32, I32, I32], [I32]);
   mb.importFunc('env', 'memslow', [I32, I32, I32, I32, I32, I32], []);
   mb.importFunc('env', 'trap', [I32, I32, I32, I32], []);
+  mb.importFunc('env', 'frametop', [I32], [I32]);
 
   const called = new Set<number>();
   for (const f of cfg.funcs.values()) for (const c of f.callees) called.add(c);
-  const mainIdx = mb.declareFunc([I64, I64, I32], [I64]);
+  const mainIdx = mb.declareFunc(MAIN_PARAMS, MAIN_RESULTS);
+  const mainType = mb.type(MAIN_PARAMS, MAIN_RESULTS);
   const subIdx = new Map<number, number>();
   for (const e of [...called].sort((a, b) => a - b)) {
     const f = cfg.funcs.get(e)!;
-    subIdx.set(e, mb.declareFunc([...f.params.map(() => I64), I32], f.results.map(() => I64)));
+    subIdx.set(e, mb.declareFunc([...f.params.map(() => I64), I32, I32, I32], [...f.results.map(() => I64), I32]));
   }
-  const runIdx = mb.declareFunc([I32, I32, I32, I32], [I32]);
+  const runIdx = mb.declareFunc([I32, I32, I32, I32, I32], [I32]);
   // Checkers for compact mode: (base i64, off i32, pc i32) -> address i32, one per permission and size.
   const checkers = new Map<number, number>();
   if (o.compact) {
@@ -92,23 +141,30 @@ export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuff
     }
   }
 
-  const main = new FnGen(cfg, cfg.funcs.get(0)!, true, o, subIdx, checkers);
+  const main = new FnGen(cfg, cfg.funcs.get(0)!, true, o, subIdx, checkers, mainType);
   mb.setFunc(mainIdx, main.locals, main.emit());
   for (const [e, idx] of subIdx) {
-    const g = new FnGen(cfg, cfg.funcs.get(e)!, false, o, subIdx, checkers);
+    const g = new FnGen(cfg, cfg.funcs.get(e)!, false, o, subIdx, checkers, mainType);
     mb.setFunc(idx, g.locals, g.emit());
   }
 
+  // run(r1lo, r1hi, r2lo, r2hi, tail_call_count) -> r0lo: r0 to JB_REGS, the final count to JB_TCC.
   const c = new Code(64);
   const half = (lo: number, hi: number): void => {
     c.get(lo).op(Op.i64_extend_i32_u).get(hi).op(Op.i64_extend_i32_u).i64(32).op(Op.i64_shl).op(Op.i64_or);
   };
-  half(0, 1); half(2, 3); c.i32(0).call(mainIdx).set(4);
-  c.i32(0).get(4).mem(Op.i64_store, o.jb + JB_REGS);
-  c.get(4).op(Op.i32_wrap_i64).end();
-  mb.setFunc(runIdx, [I64], c);
+  c.i64(0); half(0, 1); half(2, 3);
+  for (let r = 3; r <= 9; r++) c.i64(0);
+  c.i64(o.top, 0).i32(0).get(4).call(mainIdx);
+  c.set(5); // count
+  for (let r = 5; r >= 1; r--) c.op(Op.drop);
+  c.set(6);
+  c.i32(0).get(6).mem(Op.i64_store, o.jb + JB_REGS);
+  c.i32(0).get(5).mem(Op.i32_store, o.jb + JB_TCC);
+  c.get(6).op(Op.i32_wrap_i64).end();
+  mb.setFunc(runIdx, [I32, I64], c);
   mb.export('run', runIdx);
-  mb.tableFuncs = [mainIdx]; // the program's entry, for tail calls through a table later
+  mb.export('main', mainIdx);
   return mb.encode();
 }
 
@@ -122,6 +178,10 @@ class FnGen {
   /** Types of the declared (non-parameter) locals. */
   readonly locals: number[] = [];
   private depthL = -1;
+  /** Depth of the program's main frame (= depthL in the main function). */
+  private baseL = -1;
+  private readonly tccL: number;
+  private readonly hr: number;
   private readonly ea: number;
   private readonly t1: number;
   private readonly a32: number;
@@ -131,18 +191,22 @@ class FnGen {
 
   constructor(private readonly cfg: Cfg, private readonly f: Func, private readonly isMain: boolean,
     private readonly o: CodegenOptions, private readonly subIdx: Map<number, number>,
-    private readonly checkers: Map<number, number>) {
+    private readonly checkers: Map<number, number>, private readonly mainType: number) {
     this.reg.fill(-1);
     if (isMain) {
-      this.reg[1] = 0; this.reg[2] = 1;
-      this.nextLocal = 3; // param 2: tail-call count
+      for (let r = 0; r <= 10; r++) this.reg[r] = r;
+      this.depthL = this.baseL = 11;
+      this.tccL = 12;
+      this.nextLocal = 13;
     } else {
       f.params.forEach((r, i) => { this.reg[r] = i; });
       this.nextLocal = f.params.length;
       this.depthL = this.nextLocal++;
+      this.baseL = this.nextLocal++;
+      this.tccL = this.nextLocal++;
     }
     for (let r = 0; r <= 10; r++) if (this.reg[r] < 0) this.reg[r] = this.local(I64);
-    if (isMain) this.depthL = this.local(I32);
+    this.hr = this.local(I32);
     this.ea = this.local(I64); this.t1 = this.local(I64);
     this.a32 = this.local(I32); this.b32 = this.local(I32); this.label = this.local(I32);
   }
@@ -154,18 +218,35 @@ class FnGen {
 
   emit(): Code {
     const c = this.c;
-    if (this.f.uses & (1 << 10)) this.resetR10();
+    if (this.isMain) {
+      // r10 arrives as a parameter (a tail call hands over the caller's). The r10 fast path assumes it is
+      // this depth's frame pointer; when it is not (an unverified caller changed it), continue in the
+      // variant that checks every access.
+      if ((this.o.key & 2) !== 0 && this.cfg.elided) {
+        c.get(this.reg[10]); this.frameTop(); c.op(Op.i64_ne).if_();
+        c.i32(0).i32(this.o.self).mem(Op.i32_store, this.o.jb + JB_TCNUM); // the stub reads the number there
+        for (let r = 0; r <= 12; r++) c.get(r);
+        c.i32(this.o.self * 4 + (this.o.key & 1)).returnCallIndirect(this.mainType);
+        c.end();
+      }
+    } else if (this.f.uses & (1 << 10)) this.resetR10();
     if (this.f.reducible) this.structured(); else this.dispatch();
     c.op(Op.unreachable).end();
     return c;
   }
 
-  /** r10 = top - depth * 512 (the frame pointer of this call depth). */
-  private resetR10(): void {
+  /** Push the i64 frame pointer of depth depthL (frames past 8 live in the Vm's extension region). */
+  private frameTop(): void {
     const c = this.c;
-    if (this.isMain) c.i64(this.o.top, 0);
-    else c.i64(this.o.top, 0).get(this.depthL).op(Op.i64_extend_i32_u).i64(9).op(Op.i64_shl).op(Op.i64_sub);
-    c.set(this.reg[10]);
+    c.get(this.depthL).i32(FRAMES).op(Op.i32_lt_u).if_(I64);
+    c.i64(this.o.top, 0).get(this.depthL).op(Op.i64_extend_i32_u).i64(9).op(Op.i64_shl).op(Op.i64_sub);
+    c.op(Op.else).get(this.depthL).call(IMP_FRAMETOP).op(Op.i64_extend_i32_u).end();
+  }
+
+  /** r10 = the frame pointer of this call depth. */
+  private resetR10(): void {
+    this.frameTop();
+    this.c.set(this.reg[10]);
   }
 
   // ------------------------------------------------------------------------------------------ control flow
@@ -260,9 +341,98 @@ class FnGen {
 
   private ret(): void {
     const c = this.c;
-    if (this.isMain) c.get(this.reg[0]);
-    else for (const r of this.f.results) c.get(this.reg[r]);
-    c.op(Op.return);
+    if (this.isMain) {
+      if (this.o.chain !== null) this.chainExit(this.o.chain);
+      for (let r = 0; r <= 5; r++) c.get(this.reg[r]);
+    } else for (const r of this.f.results) c.get(this.reg[r]);
+    c.get(this.tccL).op(Op.return);
+  }
+
+  /**
+   * The "native" chain-call exit at depth 0 (the run's top level), with the slots as they were at compile
+   * time: next = slot[r0 + 1] when r0 < 7 and set, else slot[0]; a hop needs a free unit of the 33 budget
+   * and enters the next program like a tail call (r1 = ctx, r10 = the main frame, other registers as left).
+   */
+  private chainExit(slots: Int32Array): void {
+    const c = this.c;
+    let any = false;
+    for (let i = 0; i < slots.length; i++) if (slots[i] !== 0) any = true;
+    if (!any) return;
+    c.block();
+    c.get(this.depthL).op(Op.i32_eqz).i32(0).mem(Op.i32_load, this.o.jb + JB_CHAIN).op(Op.i32_and).op(Op.i32_eqz).brIf(0);
+    c.get(this.reg[0]).op(Op.i32_wrap_i64).set(this.a32);
+    for (let i = 1; i < slots.length; i++) {
+      if (slots[i] === 0) continue;
+      c.get(this.a32).i32(i - 1).op(Op.i32_eq).if_();
+      this.hop(slots[i]);
+      c.br(1).end();
+    }
+    if (slots[0] !== 0) this.hop(slots[0]);
+    c.end();
+  }
+
+  private hop(n: number): void {
+    const c = this.c, jb = this.o.jb;
+    c.get(this.tccL).i32(TC_MAX).op(Op.i32_lt_u).if_();
+    c.get(this.tccL).i32(1).op(Op.i32_add).set(this.tccL);
+    c.i32(0).i32(n).mem(Op.i32_store, jb + JB_TCNUM);
+    c.i32(0).mem(Op.i64_load32_u, jb + JB_CTX).set(this.reg[1]);
+    c.i64(this.o.top, 0).set(this.reg[10]);
+    for (let r = 0; r <= 10; r++) c.get(this.reg[r]);
+    c.i32(0).get(this.tccL).i32(n * 4 + this.o.key).returnCallIndirect(this.mainType);
+    c.end();
+  }
+
+  /**
+   * Continue in the program whose number is in local `hr` (a successful tail call; the counter is already
+   * bumped): from the main function a return_call_indirect (this frame is replaced), from a subprogram a
+   * call_indirect whose r0..r5 come back here and return to the subprogram's caller.
+   */
+  private tailJump(): void {
+    const c = this.c;
+    c.i32(0).get(this.hr).mem(Op.i32_store, this.o.jb + JB_TCNUM);
+    for (let r = 0; r <= 10; r++) c.get(this.reg[r]);
+    c.get(this.depthL).get(this.tccL);
+    c.get(this.hr).i32(2).op(Op.i32_shl).i32(this.o.key).op(Op.i32_or);
+    if (this.isMain) { c.returnCallIndirect(this.mainType); return; }
+    c.callIndirect(this.mainType);
+    c.set(this.tccL);
+    for (let r = 5; r >= 0; r--) c.set(this.reg[r]);
+    this.ret();
+  }
+
+  /** A helper call through the import; `canTail`: the helper may be bpf_tail_call (then follow it). */
+  private helperCall(pc: number, id: () => void, canTail: boolean): void {
+    const c = this.c;
+    this.spill();
+    id(); c.i32(pc).get(this.tccL).i32(canTail ? 1 : 0).call(IMP_HELPER).set(this.hr);
+    this.reload();
+    if (canTail) {
+      // negative: -(number * 64 + count) of the tail-call target
+      c.get(this.hr).i32(0).op(Op.i32_lt_s).if_();
+      c.i32(0).get(this.hr).op(Op.i32_sub).tee(this.hr).i32(63).op(Op.i32_and).set(this.tccL);
+      c.get(this.hr).i32(6).op(Op.i32_shr_u).set(this.hr);
+      this.tailJump();
+      c.end();
+    }
+    c.get(this.hr).set(this.tccL);
+  }
+
+  /** bpf_tail_call at pc: the kernel's checks inline when the prog array is known, else the helper. */
+  private tailCall(pc: number): void {
+    const c = this.c, handle = this.constR(pc, 2);
+    const pa = handle >= 0 ? this.o.progArray(handle) : null;
+    if (pa === null) { this.helperCall(pc, () => c.i32(TAIL_CALL_ID), true); return; }
+    c.i32(0).mem(Op.i32_load, this.o.jb + JB_SLOW).if_();
+    this.helperCall(pc, () => c.i32(TAIL_CALL_ID), true);
+    c.op(Op.else);
+    // 1. index < max_entries; 2. count < 33; 3. the slot holds a program; 4. count += 1; 5. jump
+    c.get(this.reg[3]).op(Op.i32_wrap_i64).tee(this.a32).i32(pa.maxEntries).op(Op.i32_lt_u)
+      .get(this.tccL).i32(TC_MAX).op(Op.i32_lt_u).op(Op.i32_and).if_();
+    c.get(this.a32).i32(2).op(Op.i32_shl).mem(Op.i32_load, pa.numbers).tee(this.hr).if_();
+    c.get(this.tccL).i32(1).op(Op.i32_add).set(this.tccL);
+    this.tailJump();
+    c.end().end().end();
   }
 
   /** Emit a block's instructions except a final jump or exit; returns the kind of its last instruction. */
@@ -370,7 +540,12 @@ class FnGen {
       case K_ATOMIC: this.atomic(pc, code, dr, d, s, k, off); return;
       case K_LDABS: this.ldabs(pc, code, s, k); return;
       case K_CALL:
-        if (sr === 0) { this.spill(); c.i32(k).i32(pc).call(IMP_HELPER); this.reload(); return; }
+        if (sr === 0) {
+          if (k === TAIL_CALL_ID) this.tailCall(pc);
+          else if (k === 1 && this.o.inlineLookup) this.lookup(pc);
+          else this.helperCall(pc, () => c.i32(k), false);
+          return;
+        }
         if (sr !== 1) { this.trap(TRAP_KFUNC, pc, () => c.i32(sr)); return; }
         this.localCall(pc);
         return;
@@ -378,7 +553,7 @@ class FnGen {
         c.get(d).i64(32).op(Op.i64_shr_u).op(Op.i32_wrap_i64).if_();
         this.trap(TRAP_CALLX, pc, () => c.get(d).op(Op.i32_wrap_i64), () => c.get(d).i64(32).op(Op.i64_shr_u).op(Op.i32_wrap_i64));
         c.end();
-        this.spill(); c.get(d).op(Op.i32_wrap_i64).i32(pc).call(IMP_HELPER); this.reload();
+        this.helperCall(pc, () => c.get(d).op(Op.i32_wrap_i64), true);
         return;
       default:
         this.trap(TRAP_INSN, pc);
@@ -398,16 +573,54 @@ class FnGen {
   private localCall(pc: number): void {
     const c = this.c, cfg = this.cfg;
     // the interpreter checks the depth first, then the target
-    c.get(this.depthL).i32(7).op(Op.i32_ge_u).if_();
-    this.trap(TRAP_E2BIG, pc, () => c.get(this.depthL));
+    c.get(this.depthL).get(this.baseL).op(Op.i32_sub).i32(FRAMES - 1).op(Op.i32_ge_u)
+      .get(this.depthL).i32(RUN_FRAMES - 1).op(Op.i32_ge_u).op(Op.i32_or).if_();
+    this.trap(TRAP_E2BIG, pc, () => c.get(this.depthL).get(this.baseL).op(Op.i32_sub));
     c.end();
     const t = callTarget(cfg.p, pc);
     if (t < 0) { this.trap(TRAP_JUMPOUT, pc, () => c.i32(cfg.p.tgt[pc])); return; }
     const g = cfg.funcs.get(t)!;
     for (const r of g.params) c.get(this.reg[r]);
-    c.get(this.depthL).i32(1).op(Op.i32_add).call(this.subIdx.get(t)!);
+    c.get(this.depthL).i32(1).op(Op.i32_add).get(this.baseL).get(this.tccL).call(this.subIdx.get(t)!);
+    c.set(this.tccL);
     for (let i = g.results.length - 1; i >= 0; i--) c.set(this.reg[g.results[i]]);
     if (cfg.writesR10) this.resetR10();
+  }
+
+  /**
+   * bpf_map_lookup_elem at pc on a known array or per-CPU array (r1 set by an lddw in the block): the
+   * helper's own arithmetic inline. The key is read without a region check, as the helper does (u32At);
+   * a key address outside the wasm memory takes the helper path, which reads it as 0 like the helper.
+   */
+  private lookup(pc: number): void {
+    const c = this.c, handle = this.constR(pc, 1);
+    const am = handle >= 0 ? this.o.arrayMap(handle) : null;
+    if (am === null) { this.helperCall(pc, () => c.i32(1), false); return; }
+    const r0 = this.reg[0], r2 = this.reg[2];
+    // key address + 4 within the memory (high half zero)
+    c.get(r2).i64(4).op(Op.i64_add).op(Op.memory_size).u32(0).op(Op.i64_extend_i32_u).i64(16).op(Op.i64_shl).op(Op.i64_gt_u)
+      .get(r2).i64(32).op(Op.i64_shr_u).i64(0).op(Op.i64_ne).op(Op.i32_or).if_();
+    this.helperCall(pc, () => c.i32(1), false);
+    c.op(Op.else);
+    c.get(r2).op(Op.i32_wrap_i64).mem(Op.i32_load, 0).tee(this.a32).i32(am.maxEntries).op(Op.i32_lt_u).if_(I64);
+    c.i32(am.values).get(this.a32).i32(am.stride).op(Op.i32_mul).op(Op.i32_add);
+    if (am.percpu) c.i32(0).mem(Op.i32_load, this.o.jb + JB_CPU).i32(am.elemSize).op(Op.i32_mul).op(Op.i32_add);
+    c.op(Op.i64_extend_i32_u);
+    c.op(Op.else).i64(0).end().set(r0);
+    c.end();
+  }
+
+  /** The constant register `r` holds at `pc` when an lddw earlier in the same block set it. */
+  private constR(pc: number, r: number): number {
+    const cfg = this.cfg, p = cfg.p;
+    let start = pc;
+    while (start > 0 && cfg.blockAt[start] < 0) start--;
+    let val = -1;
+    for (let q = start; q < pc; q += insnLen(p, q)) {
+      if (KIND[p.code[q]] === K_LDDW && p.dst[q] === r) { val = p.imm2[q] === 0 && p.src[q] !== 1 ? p.imm[q] >>> 0 : -1; continue; }
+      if ((regUse(p, q).write & (1 << r)) !== 0) val = -1;
+    }
+    return val;
   }
 
   /**

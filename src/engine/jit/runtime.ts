@@ -5,19 +5,39 @@
 // region cache), and the traps that raise the interpreter's BpfErrors.
 //
 // Variants: a program is compiled with or without budget counting (vm.budget can change between runs) and
-// with or without the r10 fast path (valid only while the Vm's stack region is intact). Choices:
+// with or without the r10 fast path (valid only while the Vm's stack region is intact).
+//
+// Tail calls and chain hops: every program the Jit compiles gets a number n, and the main function of its
+// variant `key` sits at index n * 4 + key of ONE WebAssembly.Table that every module imports. An index
+// whose variant is not compiled yet holds a stub that compiles it (import `ensure`) and then continues
+// there with a return_call_indirect, so a tail call never needs the target compiled in advance. Each prog
+// array the compiled code names gets a block of u32 program numbers in the address space (outside every
+// region, so programs cannot reach it), kept in step with the slots by a watcher on the map: the inline
+// bpf_tail_call reads it with one load. The chain core (src/chain/core.ts) gives the Jit each program's
+// chain slots (`chainOf`); a program compiled while it has a chain hops to its successors directly at its
+// exit, and is recompiled - atomically, by swapping its cache entry and table entries, between packets -
+// when its chain changes (`invalidate`). Choices:
 // - vm.trace is an interpreter feature: a JIT run with a trace hook raises EOPNOTSUPP (no silent fallback);
-// - vm.insnCount is exact when a budget is set; without one the JIT does not count and leaves it at 0.
+// - vm.insnCount is exact when a budget is set; without one the JIT does not count and leaves it at 0;
+// - a helper other than bpf_tail_call (helper 12, or callx) that asks for a tail call raises EOPNOTSUPP;
+// - a packet in flight when a chain changes finishes on the code it started with (the interpreter reads
+//   the slots at each hop); the chain core's recording mode (`notes`) reads them at each hop on both.
 
 import { BpfError } from '../../errors.js';
 import { MAX_CALL_FRAMES } from '../../isa/opcodes.js';
+import { ArrayMap } from '../../maps/array.js';
+import { ProgArrayMap } from '../../maps/fd_array.js';
+import type { ProgRef } from '../../maps/map.js';
+import { directResolvers, mapLookupElem, tailCall } from '../../helpers/maps.js';
 import type { Program } from '../interp.js';
 import type { Vm } from '../vm.js';
 import { buildCfg, insnLen } from './cfg.js';
 import {
-  JB_LEFT, JB_PKT_ADDR, JB_PKT_LEN, JB_REGS, JB_SIZE, TRAP_ATOMIC, TRAP_BUDGET, TRAP_CALLX, TRAP_E2BIG, TRAP_INSN,
-  TRAP_JUMPOUT, TRAP_KFUNC, TRAP_LDABS, cacheOffset, compileModule,
+  JB_CHAIN, JB_CPU, JB_CTX, JB_LEFT, JB_PKT_ADDR, JB_PKT_LEN, JB_REGS, JB_SIZE, JB_SLOW, JB_TCC, JB_TCNUM, MAIN_PARAMS,
+  MAIN_RESULTS, TRAP_ATOMIC, TRAP_BUDGET, TRAP_CALLX, TRAP_E2BIG, TRAP_INSN, TRAP_JUMPOUT, TRAP_KFUNC, TRAP_LDABS,
+  cacheOffset, compileModule,
 } from './codegen.js';
+import { Code, I32, ModuleBuilder, Op } from './wasm.js';
 
 /** Thrown through the wasm frames to stop a program at once (vm.halted, LD_ABS out of bounds). */
 const HALT = Object.freeze({ halt: true });
@@ -26,7 +46,9 @@ const HALT = Object.freeze({ halt: true });
 const MIN_CACHED_START = 65536;
 
 export interface CompiledProgram {
-  run: (r1lo: number, r1hi: number, r2lo: number, r2hi: number) => number;
+  run: (r1lo: number, r1hi: number, r2lo: number, r2hi: number, tailCalls: number) => number;
+  /** The program's entry (the table holds it at number * 4 + key). */
+  main: WebAssembly.ExportValue;
   /** Wall time of cfg + codegen + WebAssembly.Module, in ms. */
   compileMs: number;
   /** Size of the wasm module in bytes. */
@@ -44,11 +66,103 @@ export class Jit {
   /** Address of the JIT block (register scratch, region caches, budget, packet). */
   readonly jb: number;
   private view: Int32Array;
-  private readonly compiled = new WeakMap<Program, (CompiledProgram | undefined)[]>();
+  private readonly compiled = new Map<Program, (CompiledProgram | undefined)[]>();
+  /** The shared table: index number * 4 + key holds that variant's entry, or a stub that compiles it. */
+  readonly table: WebAssembly.Table;
+  private readonly stubs: WebAssembly.ExportValue[] = [];
+  /** Programs by number (0: none) and numbers by program. */
+  private readonly progs: (Program | null)[] = [null];
+  private readonly numbers = new Map<Program, number>();
+  /** Per prog array: address of its u32 table of program numbers. */
+  private readonly arrays = new Map<ProgArrayMap, number>();
+  /** Set by the chain core while it records hops: tail calls through the helper, no compiled hops. */
+  notes = false;
+  /** The chain slots of a program (installed by the chain core in the "native" model). */
+  chainOf: ((p: Program) => ProgArrayMap | null) | null = null;
+  /** Resolver last found direct (RunEnv.resolveProg), to keep the per-run check cheap. */
+  private directRes: unknown = null;
 
   constructor(private readonly vm: Vm) {
     this.jb = vm.space.alloc(JB_SIZE, 16);
     this.view = new Int32Array(vm.space.memory.buffer);
+    this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 4 });
+    this.buildStubs();
+  }
+
+  /**
+   * One stub per variant key: `ensure(number, key)` compiles the program whose number the caller left at
+   * JB_TCNUM, then the stub continues in it (return_call_indirect: the stack does not grow).
+   */
+  private buildStubs(): void {
+    const mb = new ModuleBuilder();
+    mb.importTable = true;
+    mb.importFunc('env', 'ensure', [I32, I32], []);
+    const type = mb.type(MAIN_PARAMS, MAIN_RESULTS);
+    for (let key = 0; key < 4; key++) {
+      const idx = mb.declareFunc(MAIN_PARAMS, MAIN_RESULTS);
+      const c = new Code(64);
+      c.i32(0).mem(Op.i32_load, this.jb + JB_TCNUM).i32(key).call(0);
+      for (let i = 0; i < MAIN_PARAMS.length; i++) c.get(i);
+      c.i32(0).mem(Op.i32_load, this.jb + JB_TCNUM).i32(2).op(Op.i32_shl).i32(key).op(Op.i32_or).returnCallIndirect(type);
+      c.end();
+      mb.setFunc(idx, [], c);
+      mb.export(`s${key}`, idx);
+    }
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(mb.encode()), {
+      env: { mem: this.vm.space.memory, tbl: this.table, ensure: (n: number, key: number) => this.ensure(n, key) },
+    });
+    for (let key = 0; key < 4; key++) this.stubs.push(inst.exports[`s${key}`]);
+  }
+
+  /** The number of `p` in the table (assigned on first use; its four entries start as stubs). */
+  number(p: Program): number {
+    let n = this.numbers.get(p);
+    if (n !== undefined) return n;
+    n = this.progs.length;
+    this.progs.push(p);
+    this.numbers.set(p, n);
+    const need = (n + 1) * 4 - this.table.length;
+    if (need > 0) this.table.grow(Math.max(need, this.table.length));
+    for (let key = 0; key < 4; key++) this.table.set(n * 4 + key, this.stubs[key]);
+    return n;
+  }
+
+  /** The program entered last by a tail call or chain hop in the last run (null: none). */
+  lastTarget(): Program | null {
+    const n = this.v()[(this.jb + JB_TCNUM) >> 2];
+    return n > 0 && n < this.progs.length ? this.progs[n] : null;
+  }
+
+  /** Drop the compiled forms of `p` (its chain changed): runs in flight finish on the old code. */
+  invalidate(p: Program): void {
+    this.compiled.delete(p);
+    const n = this.numbers.get(p);
+    if (n !== undefined) for (let key = 0; key < 4; key++) this.table.set(n * 4 + key, this.stubs[key]);
+  }
+
+  private ensure(n: number, key: number): void {
+    const p = this.progs[n];
+    if (p === null || p === undefined) throw new Error(`JIT: no program number ${n}`);
+    this.get(p, (key & 1) !== 0, (key & 2) !== 0);
+  }
+
+  /** Address of the number table of prog array `m` (created on first use, then kept in step by a watcher). */
+  private arrayNumbers(m: ProgArrayMap): number {
+    let at = this.arrays.get(m);
+    if (at !== undefined) return at;
+    const base = this.vm.space.alloc(Math.max(4, m.maxEntries * 4), 4);
+    this.arrays.set(m, base);
+    const write = (i: number, ref: ProgRef | null): void => {
+      this.vm.space.dv.setUint32(base + i * 4, this.refNumber(ref), true);
+    };
+    for (let i = 0; i < m.maxEntries; i++) write(i, m.progAt(i));
+    m.watchers.push(write);
+    return base;
+  }
+
+  private refNumber(ref: ProgRef | null): number {
+    const p = ref === null ? undefined : (ref as { program?: Program }).program;
+    return p === undefined || p === null || typeof p !== 'object' || !('code' in p) ? 0 : this.number(p);
   }
 
   private v(): Int32Array {
@@ -72,14 +186,37 @@ export class Jit {
     if (list === undefined) this.compiled.set(p, (list = []));
     const key = (budget ? 1 : 0) | (safe ? 2 : 0);
     let c = list[key];
-    if (c === undefined) list[key] = c = this.compile(p, budget, safe);
+    if (c === undefined) {
+      list[key] = c = this.compile(p, budget, safe, key);
+      this.table.set(this.number(p) * 4 + key, c.main);
+    }
     return c;
   }
 
-  private compile(p: Program, budget: boolean, safe: boolean): CompiledProgram {
+  private compile(p: Program, budget: boolean, safe: boolean, key: number): CompiledProgram {
     const t0 = performance.now();
+    const vm = this.vm, reg = vm.env?.registry;
+    const self = this.number(p);
     const cfg = buildCfg(p, safe);
-    const bytes = compileModule(cfg, { jb: this.jb, top: this.vm.stackTop(), budget, compact: p.length > Jit.compactAbove });
+    const chainMap = this.chainOf === null ? null : this.chainOf(p);
+    let chain: Int32Array | null = null;
+    if (chainMap !== null) {
+      chain = new Int32Array(chainMap.maxEntries);
+      for (let i = 0; i < chain.length; i++) chain[i] = this.refNumber(chainMap.progAt(i));
+    }
+    const bytes = compileModule(cfg, {
+      jb: this.jb, top: vm.stackTop(), budget, compact: p.length > Jit.compactAbove, key, self, chain,
+      inlineLookup: vm.helpers[1] === mapLookupElem,
+      progArray: (h) => {
+        const m = vm.helpers[12] === tailCall ? reg?.byHandle(h) : undefined;
+        return m instanceof ProgArrayMap ? { numbers: this.arrayNumbers(m), maxEntries: m.maxEntries } : null;
+      },
+      arrayMap: (h) => {
+        const m = reg?.byHandle(h);
+        if (!(m instanceof ArrayMap)) return null;
+        return { values: m.values, stride: m.stride, maxEntries: m.maxEntries, percpu: m.percpu, elemSize: m.elemSize };
+      },
+    });
     let mod: WebAssembly.Module;
     try {
       mod = new WebAssembly.Module(bytes);
@@ -89,13 +226,15 @@ export class Jit {
     const inst = new WebAssembly.Instance(mod, {
       env: {
         mem: this.vm.space.memory,
-        helper: (id: number, pc: number) => this.helper(id, pc),
+        tbl: this.table,
+        helper: (id: number, pc: number, tcc: number, canTail: number) => this.helper(id, pc, tcc, canTail),
+        frametop: (depth: number) => this.vm.frameTop(depth),
         memslow: (pc: number, blo: number, bhi: number, off: number, size: number, perm: number) => this.memslow(pc, blo, bhi, off, size, perm),
         trap: (kind: number, pc: number, a: number, b: number) => this.trap(p, kind, pc, a, b),
       },
     });
     const run = inst.exports.run as CompiledProgram['run'];
-    return { run, compileMs: performance.now() - t0, wasmBytes: bytes.length };
+    return { run, main: inst.exports.main, compileMs: performance.now() - t0, wasmBytes: bytes.length };
   }
 
   /** Run `p`: r1 and r2 as given, other registers zero. Returns r0's low half; the high half goes to vm.hi[0]. */
@@ -105,19 +244,33 @@ export class Jit {
     const budget = this.budgeted();
     const c = this.get(p, budget);
     const v = this.v(), b = this.jb >> 2;
-    this.invalidate(v);
+    this.emptyCaches(v);
     if (budget) {
       const left = Math.max(0, Math.floor(Math.min(vm.budget!, 2 ** 53)));
       v[b + (JB_LEFT >> 2)] = left % 4294967296; v[b + (JB_LEFT >> 2) + 1] = Math.floor(left / 4294967296);
     }
     v[b + (JB_PKT_ADDR >> 2)] = vm.packetAddr; v[b + (JB_PKT_LEN >> 2)] = vm.packetLen;
+    const env = vm.env;
+    v[b + (JB_TCNUM >> 2)] = 0;
+    v[b + (JB_CTX >> 2)] = r1lo;
+    let slow = 1, tcc = 0;
+    if (env !== undefined) {
+      tcc = env.tailCallCount;
+      v[b + (JB_CPU >> 2)] = env.registry.cpu;
+      const res = env.resolveProg;
+      if (res !== null && res !== this.directRes && directResolvers.has(res)) this.directRes = res;
+      slow = this.notes || res === null || res !== this.directRes || vm.helpers[12] !== tailCall ? 1 : 0;
+    }
+    v[b + (JB_SLOW >> 2)] = slow;
+    v[b + (JB_CHAIN >> 2)] = this.chainOf !== null && !this.notes ? 1 : 0;
     vm.halted = false;
     vm.insnCount = 0;
     let lo: number;
     try {
-      lo = c.run(r1lo, r1hi, r2lo, r2hi);
+      lo = c.run(r1lo, r1hi, r2lo, r2hi, tcc);
       const w = this.v();
       vm.lo[0] = lo; vm.hi[0] = w[b + (JB_REGS >> 2) + 1];
+      if (env !== undefined) env.tailCallCount = w[b + (JB_TCC >> 2)];
     } catch (e) {
       if (e !== HALT) throw e;
       lo = vm.lo[0];
@@ -132,14 +285,19 @@ export class Jit {
   }
 
   /** Empty the three region caches (start 1 > end 0: nothing hits). */
-  private invalidate(v: Int32Array): void {
+  private emptyCaches(v: Int32Array): void {
     for (let perm = 1; perm <= 3; perm++) {
       const i = (this.jb + cacheOffset(perm)) >> 2;
       v[i] = 1; v[i + 1] = 0; v[i + 2] = 0; v[i + 3] = 0;
     }
   }
 
-  private helper(id: number, pc: number): void {
+  /**
+   * The helper trampoline: r0-r5 come through the register scratch, the tail-call counter as `tcc` (the
+   * helpers read env.tailCallCount). Returns the counter afterwards, or, when the helper was a successful
+   * bpf_tail_call, -(target number * 64 + counter): the compiled code then continues in the target.
+   */
+  private helper(id: number, pc: number, tcc: number, canTail: number): number {
     const vm = this.vm;
     const fn = vm.helpers[id];
     if (fn === undefined) throw new BpfError('EINVAL', `insn ${pc}: unknown helper id ${id}`, pc);
@@ -148,19 +306,24 @@ export class Jit {
     const L = vm.lo, H = vm.hi;
     for (let r = 0; r <= 5; r++) { L[r] = v[b + 2 * r]; H[r] = v[b + 2 * r + 1]; }
     vm.pc = pc;
+    const env = vm.env;
+    if (env !== undefined) env.tailCallCount = tcc;
     fn(vm);
+    let ret = env !== undefined ? env.tailCallCount : tcc;
     if (vm.halted) {
-      const env = vm.env;
-      if (env !== undefined && env.pendingTailCall !== null) {
-        // bpf_tail_call succeeded: the JIT does not jump to the target yet (issue 6); never run on silently
-        env.pendingTailCall = null;
-        throw new BpfError('EOPNOTSUPP', `insn ${pc}: tail calls are not supported by the JIT engine yet; use the interpreter`, pc);
+      if (env === undefined || env.pendingTailCall === null) throw HALT;
+      const next = env.pendingTailCall;
+      env.pendingTailCall = null;
+      if (canTail === 0) {
+        throw new BpfError('EOPNOTSUPP', `insn ${pc}: helper ${id} asked for a tail call; on the JIT only bpf_tail_call (helper 12) can`, pc);
       }
-      throw HALT;
+      vm.halted = false;
+      ret = -(this.number(next) * 64 + ret);
     }
     v = this.v(); // the helper may have grown the memory
     for (let r = 0; r <= 5; r++) { v[b + 2 * r] = L[r]; v[b + 2 * r + 1] = H[r]; }
-    this.invalidate(v); // the helper may have changed the region table
+    this.emptyCaches(v); // the helper may have changed the region table
+    return ret;
   }
 
   private memslow(pc: number, blo: number, bhi: number, off: number, size: number, perm: number): void {

@@ -1,6 +1,6 @@
 // A small WebAssembly binary encoder, just what the eBPF JIT needs: a growable byte buffer with LEB128,
 // the opcode numbers it emits, and a module builder (types, imports of functions and one memory, functions
-// with locals, a funcref table, exports). No dependencies; the JIT's output goes straight to
+// with locals, a funcref table (defined or imported), exports). No dependencies; the JIT's output goes straight to
 // `new WebAssembly.Module(bytes)`.
 
 /** Value types. */
@@ -13,7 +13,7 @@ export const Op = {
   unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b,
   br: 0x0c, br_if: 0x0d, br_table: 0x0e, return: 0x0f, call: 0x10, call_indirect: 0x11,
   return_call: 0x12, return_call_indirect: 0x13, drop: 0x1a, select: 0x1b,
-  local_get: 0x20, local_set: 0x21, local_tee: 0x22, global_get: 0x23, global_set: 0x24,
+  memory_size: 0x3f, local_get: 0x20, local_set: 0x21, local_tee: 0x22, global_get: 0x23, global_set: 0x24,
   i32_load: 0x28, i64_load: 0x29, i32_load8_u: 0x2d, i32_load16_u: 0x2f,
   i64_load8_s: 0x30, i64_load8_u: 0x31, i64_load16_s: 0x32, i64_load16_u: 0x33, i64_load32_s: 0x34, i64_load32_u: 0x35,
   i32_store: 0x36, i64_store: 0x37, i32_store8: 0x3a, i32_store16: 0x3b,
@@ -125,6 +125,12 @@ export class Code extends Bytes {
   /** i64.const of the 64-bit value (lo, hi). */
   i64(lo: number, hi = lo >> 31): this { return this.byte(Op.i64_const).s64(lo, hi); }
   call(f: number): this { return this.byte(Op.call).u32(f); }
+  /** return_call f (tail-call proposal): the callee replaces this frame. */
+  returnCall(f: number): this { return this.byte(Op.return_call).u32(f); }
+  /** call_indirect through table 0 with function type `type` (the index is on the stack). */
+  callIndirect(type: number): this { return this.byte(Op.call_indirect).u32(type).u32(0); }
+  /** return_call_indirect through table 0: a tail call that does not grow the native stack. */
+  returnCallIndirect(type: number): this { return this.byte(Op.return_call_indirect).u32(type).u32(0); }
   br(depth: number): this { return this.byte(Op.br).u32(depth); }
   brIf(depth: number): this { return this.byte(Op.br_if).u32(depth); }
   /** Memory access with alignment hint 0 (any alignment) and a constant offset. */
@@ -148,6 +154,8 @@ export class ModuleBuilder {
   private readonly exports: { name: string; func: number }[] = [];
   /** Function indices placed in the table (element segment at 0), when non-empty. */
   tableFuncs: number[] = [];
+  /** Import table 0 (funcref) as env.tbl instead of defining one: the JIT's shared program table. */
+  importTable = false;
 
   type(params: number[], results: number[]): number {
     const key = params.join(',') + '>' + results.join(',');
@@ -197,8 +205,9 @@ export class ModuleBuilder {
     section(1, ty);
 
     const im = new Bytes();
-    im.u32(this.imports.length + 1);
+    im.u32(this.imports.length + 1 + (this.importTable ? 1 : 0));
     im.str('env').str('mem').byte(0x02).byte(0x00).u32(1);
+    if (this.importTable) im.str('env').str('tbl').byte(0x01).byte(0x70).byte(0x00).u32(0);
     for (const i of this.imports) im.str(i.module).str(i.name).byte(0x00).u32(i.type);
     section(2, im);
 
@@ -207,7 +216,7 @@ export class ModuleBuilder {
     for (const f of this.funcs) fn.u32(f.type);
     section(3, fn);
 
-    if (this.tableFuncs.length > 0) {
+    if (this.tableFuncs.length > 0 && !this.importTable) {
       const tb = new Bytes();
       tb.u32(1).byte(0x70).byte(0x00).u32(this.tableFuncs.length);
       section(4, tb);
