@@ -139,7 +139,9 @@ export function execute(vm: Vm, p: Program): number {
   let code = p.code, dst = p.dst, src = p.src, off = p.off, imm = p.imm, imm2 = p.imm2, tgt = p.tgt;
   let len = p.length;
   const sp = vm.space;
-  if (sp.u8.buffer !== sp.memory.buffer) sp.refresh(); // the memory grew outside alloc(): views were detached
+  // The memory grew outside alloc(): growing a (non-shared) WebAssembly.Memory detaches the old buffer, so its
+  // views read as empty. Checking the length costs nothing; asking memory.buffer is an API call per run.
+  if (sp.u8.length === 0) sp.refresh();
   let u8 = sp.u8, dv = sp.dv;
   const helpers = vm.helpers;
   const frameRet = vm.frameRet, frameRegs = vm.frameRegs, frameProg = vm.frameProg, frameBase = vm.frameBase;
