@@ -150,18 +150,7 @@ export const CHAIN_HOP_REF = 'tail-var';
 
 /** A runtime whose Vm runs `engine`. */
 export function newRuntime(engine: Engine, opts: RuntimeOptions = {}): BpfRuntime {
-  // The runtime option (RuntimeOptions.engine) where it exists, TSBPF_ENGINE (read by the Vm) otherwise.
-  const saved = process.env.TSBPF_ENGINE;
-  process.env.TSBPF_ENGINE = engine;
-  let rt: BpfRuntime;
-  try {
-    rt = new BpfRuntime({ ...opts, engine } as RuntimeOptions);
-  } finally {
-    if (saved === undefined) delete process.env.TSBPF_ENGINE;
-    else process.env.TSBPF_ENGINE = saved;
-  }
-  if (rt.vm.engine !== engine) fail('EOPNOTSUPP', `this build cannot select the ${engine} engine for a runtime`);
-  return rt;
+  return new BpfRuntime({ ...opts, engine });
 }
 
 interface ObjRun {

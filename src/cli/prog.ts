@@ -11,13 +11,13 @@
 //   --tail MAP:INDEX=PROG (repeatable) fills slot INDEX of the object's prog array MAP before the run, PROG
 //   being a program of the same object or OTHER.o:NAME, loaded from another object into the same runtime
 //   (that object's maps are its own); a `Tail calls:` line (and "tail_calls" in --json) names the slots set;
-//   --engine interp|jit picks the engine that runs the programs (interp by default).
+//   --engine interp|jit picks the engine that runs the programs (default: the runtime's, TSBPF_ENGINE or interp).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BpfError, fail } from '../errors.js';
 import { BpfObject, type BpfProgram } from '../lib/index.js';
-import { BpfRuntime, type RuntimeOptions } from '../syscall/runtime.js';
+import { BpfRuntime } from '../syscall/runtime.js';
 import type { BpfProg } from '../syscall/prog.js';
 import { checkChainMode } from '../chain/core.js';
 import { parseRetcode } from '../chain/api.js';
@@ -199,12 +199,12 @@ function run(argv: string[]): number {
       chain: { type: 'string', multiple: true },
       'chain-mode': { type: 'string' },
       tail: { type: 'string', multiple: true },
-      engine: { type: 'string', default: 'interp' },
+      engine: { type: 'string' },
     },
   });
   if (positionals.length !== 1 || values.prog === undefined) return usage();
   const engine = values.engine;
-  if (engine !== 'interp' && engine !== 'jit') fail('EINVAL', `--engine must be interp or jit, not '${engine}'`);
+  if (engine !== undefined && engine !== 'interp' && engine !== 'jit') fail('EINVAL', `--engine must be interp or jit, not '${engine}'`);
   const chainMode = checkChainMode(values['chain-mode'] ?? 'native');
   const chains = (values.chain ?? []).map(parseChainArg);
   const tails = (values.tail ?? []).map(parseTailArg);
@@ -240,7 +240,7 @@ function run(argv: string[]): number {
     o.obj.program(t.prog);
     o.progs.add(t.prog);
   }
-  const rt = new BpfRuntime({ chainMode, engine } as RuntimeOptions);
+  const rt = new BpfRuntime({ chainMode, engine });
   loadFor(obj, [...names], rt);
   for (const o of others.values()) loadFor(o.obj, [...o.progs], rt);
   for (const t of tails) {

@@ -20,12 +20,12 @@ import {
   BPF_F_AFTER, XdpProgram, mprogAttach, xdpAttachMulti,
 } from '../net/multiprog.js';
 import { VERDICT_NAMES } from '../net/stats.js';
-import { BpfRuntime, type RuntimeOptions } from '../syscall/runtime.js';
+import { BpfRuntime } from '../syscall/runtime.js';
 
 const USAGE = `usage: tsbpf xdp run --obj OBJ --prog NAME [--prog NAME]... --pcap IN [--out OUT] [--pass-out FILE]
                     [--policy single|libxdp|mprog] [--prio NAME=N]... [--actions NAME=ACT[,ACT]...]...
                     [--mtu N] [--engine interp|jit] [--json]
-  --engine    engine that runs the programs (interp by default)
+  --engine    engine that runs the programs (default: the runtime's, TSBPF_ENGINE or interp)
   --out       frames that leave the interface (XDP_TX, redirects to it), as pcap
   --pass-out  frames handed to the host side (XDP_PASS), as pcap
   ACT         aborted, drop, pass, tx, redirect or a number (libxdp chain_call_actions)
@@ -130,7 +130,7 @@ async function run(argv: string[]): Promise<number> {
       actions: { type: 'string', multiple: true },
       mtu: { type: 'string' },
       json: { type: 'boolean', default: false },
-      engine: { type: 'string', default: 'interp' },
+      engine: { type: 'string' },
     },
   });
   const names = values.prog ?? [];
@@ -144,14 +144,14 @@ async function run(argv: string[]): Promise<number> {
     fail('EINVAL', '--prio and --actions apply to the libxdp policy');
   }
   const engine = values.engine;
-  if (engine !== 'interp' && engine !== 'jit') fail('EINVAL', `--engine must be interp or jit, not '${engine}'`);
+  if (engine !== undefined && engine !== 'interp' && engine !== 'jit') fail('EINVAL', `--engine must be interp or jit, not '${engine}'`);
   const prio = perProg('prio', values.prio, names);
   const actions = perProg('actions', values.actions, names);
 
   const capture = readCapture(new Uint8Array(readFileSync(values.pcap)));
   if (capture.linktype !== LINKTYPE_ETHERNET) fail('EINVAL', `${values.pcap}: link type ${capture.linktype} is not Ethernet (1)`);
 
-  const net = new Net({ runtime: new BpfRuntime({ engine } as RuntimeOptions) });
+  const net = new Net({ runtime: new BpfRuntime({ engine }) });
   const obj = BpfObject.open(values.obj).load({ runtime: net.rt, programs: names });
   const progs = names.map((n) => obj.program(n));
   const mtu = values.mtu === undefined ? undefined : Number(values.mtu);
