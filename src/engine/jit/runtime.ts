@@ -66,13 +66,13 @@ export class Jit {
   /** Address of the JIT block (register scratch, region caches, budget, packet). */
   readonly jb: number;
   private view: Int32Array;
-  private readonly compiled = new Map<Program, (CompiledProgram | undefined)[]>();
+  private readonly compiled = new WeakMap<Program, (CompiledProgram | undefined)[]>();
   /** The shared table: index number * 4 + key holds that variant's entry, or a stub that compiles it. */
   readonly table: WebAssembly.Table;
   private readonly stubs: WebAssembly.ExportValue[] = [];
   /** Programs by number (0: none) and numbers by program. */
   private readonly progs: (Program | null)[] = [null];
-  private readonly numbers = new Map<Program, number>();
+  private readonly numbers = new WeakMap<Program, number>();
   /** Per prog array: address of its u32 table of program numbers. */
   private readonly arrays = new Map<ProgArrayMap, number>();
   /** Set by the chain core while it records hops: tail calls through the helper, no compiled hops. */
@@ -114,13 +114,19 @@ export class Jit {
     for (let key = 0; key < 4; key++) this.stubs.push(inst.exports[`s${key}`]);
   }
 
-  /** The number of `p` in the table (assigned on first use; its four entries start as stubs). */
+  /**
+   * The number of `p` in the table, assigned when `p` can first be entered through it (a prog-array slot,
+   * a chain slot, a tail call through the helper); its four entries start as stubs. Only numbered programs
+   * are held by the table, so programs that are only ever run directly stay collectable. Code compiled
+   * before `p` had a number lacks its own index (the r10 check at entry needs it): it is dropped.
+   */
   number(p: Program): number {
     let n = this.numbers.get(p);
     if (n !== undefined) return n;
     n = this.progs.length;
     this.progs.push(p);
     this.numbers.set(p, n);
+    this.compiled.delete(p);
     const need = (n + 1) * 4 - this.table.length;
     if (need > 0) this.table.grow(Math.max(need, this.table.length));
     for (let key = 0; key < 4; key++) this.table.set(n * 4 + key, this.stubs[key]);
@@ -166,7 +172,9 @@ export class Jit {
   }
 
   private v(): Int32Array {
-    if (this.view.length === 0 || this.view.buffer !== this.vm.space.memory.buffer) this.view = new Int32Array(this.vm.space.memory.buffer);
+    // Growing the (non-shared) memory detaches the old buffer, which empties its views: the length says it
+    // all, and asking memory.buffer (an API call of tens of ns) on every run and helper call is not needed.
+    if (this.view.length === 0) this.view = new Int32Array(this.vm.space.memory.buffer);
     return this.view;
   }
 
@@ -188,7 +196,8 @@ export class Jit {
     let c = list[key];
     if (c === undefined) {
       list[key] = c = this.compile(p, budget, safe, key);
-      this.table.set(this.number(p) * 4 + key, c.main);
+      const n = this.numbers.get(p);
+      if (n !== undefined) this.table.set(n * 4 + key, c.main);
     }
     return c;
   }
@@ -196,7 +205,7 @@ export class Jit {
   private compile(p: Program, budget: boolean, safe: boolean, key: number): CompiledProgram {
     const t0 = performance.now();
     const vm = this.vm, reg = vm.env?.registry;
-    const self = this.number(p);
+    const self = this.numbers.get(p) ?? 0;
     const cfg = buildCfg(p, safe);
     const chainMap = this.chainOf === null ? null : this.chainOf(p);
     let chain: Int32Array | null = null;
