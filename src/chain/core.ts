@@ -55,6 +55,11 @@ export class ChainCore {
   readonly native: boolean;
   /** When non-null, every top-level run refills it with the programs that ran, in order. */
   record: BpfProg[] | null = null;
+  /**
+   * Entries of `record` written by the current run. The array is refilled in place and trimmed at the end of
+   * a run: emptying it first (length = 0) would drop its backing store, and every run would allocate anew.
+   */
+  private recLen = 0;
 
   private readonly vm: Vm;
   private readonly env: RunEnv;
@@ -187,7 +192,7 @@ export class ChainCore {
       }
     }
     this.exiting = ref;
-    if (this.record !== null) this.record.push(ref);
+    if (this.record !== null) this.record[this.recLen++] = ref;
     return ref.program;
   };
 
@@ -211,6 +216,11 @@ export class ChainCore {
     return r >>> 0;
   }
 
+  /** Drop what a longer earlier run left past this run's entries (no-op when the lengths agree). */
+  private trimRecord(rec: BpfProg[]): void {
+    if (rec.length !== this.recLen) rec.length = this.recLen;
+  }
+
   /**
    * One top-level run of `entry` on `ctx` and everything it chains to: returns the last program's r0 as a
    * u32. The per-run budget starts at zero here (the caller has cleared the other per-run records).
@@ -219,52 +229,60 @@ export class ChainCore {
     const vm = this.vm, env = this.env, rec = this.record, native = this.native;
     env.tailCallCount = 0;
     env.pendingTailCall = null;
-    if (rec !== null) { rec.length = 0; rec.push(entry); }
+    if (rec !== null) { this.recLen = 0; rec[this.recLen++] = entry; }
     this.obs = obs;
     let cur = entry;
     let r = 0;
     const direct = vm.engine === 'interp';
     const jit = this.jit;
     if (jit !== null) jit.notes = rec !== null || obs !== null;
-    for (let hop = 0; ; hop++) {
-      this.exiting = cur;
-      this.hopEntry = cur;
-      if (hop > 0 && direct) {
-        // A hop enters the next program the way a tail call does: r1 = ctx, the main frame, the other
-        // registers left as they are (verified programs cannot read them). This skips runRaw's register
-        // clearing and halves the cost of a hop in the interpreter.
-        const L = vm.lo, H = vm.hi;
-        L[1] = ctx; H[1] = 0;
-        L[10] = vm.stackTop(); H[10] = 0;
-        r = execute(vm, cur.program);
-      } else {
-        r = vm.runRaw(cur.program, ctx, 0, 0, 0);
+    try {
+      for (let hop = 0; ; hop++) {
+        this.exiting = cur;
+        this.hopEntry = cur;
+        if (hop > 0 && direct) {
+          // A hop enters the next program the way a tail call does: r1 = ctx, the main frame, the other
+          // registers left as they are (verified programs cannot read them). This skips runRaw's register
+          // clearing and halves the cost of a hop in the interpreter.
+          const L = vm.lo, H = vm.hi;
+          L[1] = ctx; H[1] = 0;
+          L[10] = vm.stackTop(); H[10] = 0;
+          r = execute(vm, cur.program);
+        } else {
+          r = vm.runRaw(cur.program, ctx, 0, 0, 0);
+        }
+        if (jit !== null) {
+          // the compiled code made its tail calls and hops itself: the program that exited is the last one entered
+          const last = jit.lastTarget();
+          const bp = last === null ? undefined : this.owners.get(last);
+          if (bp !== undefined) this.exiting = bp;
+        }
+        // Engines that return on a tail call (the interpreter continues in the target itself).
+        while (env.pendingTailCall !== null) {
+          const next = env.pendingTailCall;
+          env.pendingTailCall = null;
+          r = vm.runRaw(next, ctx, 0, 0, 0);
+        }
+        r >>>= 0;
+        if (obs !== null) obs.progRan(this.hopEntry!, r);
+        if (!native) break;
+        const slots = this.exiting!.chain;
+        if (slots === null) break;
+        let next = r < BPF_NUM_CHAIN_SLOTS - 1 ? slots.at(r + 1) : null;
+        if (next === null) next = slots.at(0);
+        if (next === null || env.tailCallCount >= MAX_TAIL_CALL_CNT) break;
+        env.tailCallCount++;
+        cur = next;
+        if (rec !== null) rec[this.recLen++] = cur;
       }
-      if (jit !== null) {
-        // the compiled code made its tail calls and hops itself: the program that exited is the last one entered
-        const last = jit.lastTarget();
-        const bp = last === null ? undefined : this.owners.get(last);
-        if (bp !== undefined) this.exiting = bp;
-      }
-      // Engines that return on a tail call (the interpreter continues in the target itself).
-      while (env.pendingTailCall !== null) {
-        const next = env.pendingTailCall;
-        env.pendingTailCall = null;
-        r = vm.runRaw(next, ctx, 0, 0, 0);
-      }
-      r >>>= 0;
-      if (obs !== null) obs.progRan(this.hopEntry!, r);
-      if (!native) break;
-      const slots = this.exiting!.chain;
-      if (slots === null) break;
-      let next = r < BPF_NUM_CHAIN_SLOTS - 1 ? slots.at(r + 1) : null;
-      if (next === null) next = slots.at(0);
-      if (next === null || env.tailCallCount >= MAX_TAIL_CALL_CNT) break;
-      env.tailCallCount++;
-      cur = next;
-      if (rec !== null) rec.push(cur);
+    } catch (e) {
+      // a failed run still leaves exactly its own programs in the record
+      this.obs = null;
+      if (rec !== null) this.trimRecord(rec);
+      throw e;
     }
     this.obs = null;
+    if (rec !== null) this.trimRecord(rec);
     return r;
   }
 }
