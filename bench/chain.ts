@@ -5,12 +5,14 @@
 // programs); reports ns per packet, Mpps, and the overhead per hop against the baseline of the same model
 // (the letter's "Overhead" column: 1/Mpps(case) - 1/Mpps(baseline)). Figures only: nothing is asserted.
 // Usage: node dist/bench/chain.js [REPEAT]
+// `tsbpf bench` (src/cli/bench.ts) is the full table: both engines, tail calls, parsers, the kernel.
 
 import { fileURLToPath } from 'node:url';
 import { BpfObject } from '../src/lib/index.js';
 import { BpfRuntime } from '../src/syscall/index.js';
 import type { ChainMode } from '../src/chain/core.js';
 import { BPF_F_INJECT_CHAIN_CALLS, XDP_DROP, XDP_PASS } from '../src/uapi/bpf.js';
+import { median } from '../src/cli/bench.js';
 
 const OBJ = fileURLToPath(new URL('../../test/progs/xdp_chain.o', import.meta.url));
 const REPEAT = Number(process.argv[2] ?? 2_000_000);
@@ -54,8 +56,7 @@ function measure(mode: ChainMode, c: (typeof CASES)[number]): number {
     const d = process.cpuUsage(t0);
     samples.push(((d.user + d.system) * 1e3) / REPEAT);
   }
-  samples.sort((x, y) => x - y);
-  return samples[BATCHES >> 1];
+  return median(samples);
 }
 
 const pad = (s: string, n: number): string => s.padEnd(n);

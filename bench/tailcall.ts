@@ -7,12 +7,14 @@
 // object runs there too (bpftool prog run ... repeat N) for comparison. Figures only: nothing is asserted.
 //
 // Usage: node dist/bench/tailcall.js [--rounds N] [--runs N] [--no-kernel]
+// `tsbpf bench` (src/cli/bench.ts) is the full table: both engines, chain hops, parsers, the kernel.
 
 import { fileURLToPath } from 'node:url';
 import { BpfObject } from '../src/lib/object.js';
 import { runProgram } from '../src/hooks/types.js';
 import { BPF_PROG_TYPE } from '../src/uapi/bpf.js';
 import { kernelAvailable, loadObject, progArraySet, progRun, cleanup } from '../src/kernel/index.js';
+import { median } from '../src/cli/bench.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const OBJ = `${root}/test/progs/tailcall_bench.o`;
@@ -25,10 +27,6 @@ const ROUNDS = arg('--rounds', 31);
 const RUNS = arg('--runs', 20000);
 const FRAME = new Uint8Array(64);
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const obj = BpfObject.open(OBJ).load();
 obj.map('tb_jmp').set(0, obj.program('tb_drop'));
