@@ -8,7 +8,7 @@ import { decode } from '../src/isa/insn.js';
 import { parseCase } from './case_format.js';
 import { assemble } from '../src/isa/asm.js';
 import { difference, runInCaseEnv } from './gen/env.js';
-import { generate } from './gen/program.js';
+import { generate, generateLarge } from './gen/program.js';
 import { caseText, check } from './gen/fuzz.js';
 import { Jit } from '../src/engine/jit/runtime.js';
 
@@ -54,4 +54,25 @@ test('compact memory checks (the mode for very large programs) agree with the in
   } finally {
     Jit.compactAbove = saved;
   }
+});
+
+test('split functions (regions of 7 slots driven by a dispatch loop) agree with the interpreter on 150 programs', () => {
+  const saved = Jit.splitAbove;
+  Jit.splitAbove = 7;
+  try {
+    for (let seed = 1; seed <= 150; seed++) {
+      const m = check(seed * 15485863);
+      if (m !== null) assert.fail(`seed ${seed * 15485863}: ${m.why}\n${m.text}`);
+    }
+  } finally {
+    Jit.splitAbove = saved;
+  }
+});
+
+test('a generated single-function program of ~1M instructions compiles (split into regions) and runs as in the interpreter', () => {
+  const g = generateLarge(11, 1, 900_000);
+  assert.ok(g.insns.length > 950_000 && g.insns.length <= 1_000_000, `${g.insns.length} slots`);
+  const jit = runInCaseEnv('jit', g.insns, g.mem, g.budget);
+  const ref = runInCaseEnv('interp', g.insns, g.mem, g.budget);
+  assert.equal(difference(ref, jit), null);
 });

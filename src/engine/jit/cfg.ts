@@ -150,7 +150,8 @@ function branchTarget(p: Program, pc: number): number {
   return t >= 0 && t < p.length ? t : -1;
 }
 
-export function buildCfg(p: Program, stackSafe: boolean): Cfg {
+/** `maxBlock`: cut straight-line runs into blocks of at most this many slots (split functions need it). */
+export function buildCfg(p: Program, stackSafe: boolean, maxBlock = Infinity): Cfg {
   const n = p.length;
   const code = p.code;
   // Leaders.
@@ -171,6 +172,14 @@ export function buildCfg(p: Program, stackSafe: boolean): Cfg {
       if (t >= 0) leader[t] = 1;
     }
     if ((regUse(p, pc).write & (1 << 10)) !== 0) writesR10 = true;
+  }
+  if (maxBlock < n) {
+    let run = 0;
+    for (let pc = 0; pc < n; pc += insnLen(p, pc)) {
+      if (leader[pc]) run = 0;
+      else if (run >= maxBlock) { leader[pc] = 1; run = 0; }
+      run += insnLen(p, pc);
+    }
   }
   // Blocks and budget segments.
   const blockAt = new Int32Array(n + 1).fill(-1);

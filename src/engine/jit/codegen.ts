@@ -81,7 +81,7 @@ export interface CodegenOptions {
   compact?: boolean;
   /** Variant key of this compilation (bit 0 budget, bit 1 r10 fast path): table index = number * 4 + key. */
   key: number;
-  /** This program's number in the Jit's table. */
+  /** This program's number in the Jit's table (0: none yet, it is only run directly). */
   self: number;
   /** A prog array named by its handle: the address of its table of program numbers and its size, or null. */
   progArray: (handle: number) => { numbers: number; maxEntries: number } | null;
@@ -91,7 +91,18 @@ export interface CodegenOptions {
   chain: Int32Array | null;
   /** Does helper 1 run the standard bpf_map_lookup_elem (then array lookups are emitted inline)? */
   inlineLookup: boolean;
+  /**
+   * Functions of more slots than this are split into regions of about this many slots, each its own wasm
+   * function, driven by a dispatch loop (V8 refuses function bodies over 7,654,321 bytes).
+   */
+  splitAbove: number;
 }
+
+/** Region functions: r0..r10, depth, base, count, label -> label, r0..r10, count. */
+const REGION_PARAMS = [...MAIN_PARAMS.slice(0, 11), I32, I32, I32, I32];
+const REGION_RESULTS = [I32, ...MAIN_PARAMS.slice(0, 11), I32];
+/** Region exits: -1 = the function exits; <= -2: tail call to program -2 - label (count already bumped). */
+const EXIT_LABEL = -1;
 
 const R = 1, W = 2, RW = 3;
 
@@ -141,12 +152,31 @@ export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuff
     }
   }
 
-  const main = new FnGen(cfg, cfg.funcs.get(0)!, true, o, subIdx, checkers, mainType);
-  mb.setFunc(mainIdx, main.locals, main.emit());
-  for (const [e, idx] of subIdx) {
-    const g = new FnGen(cfg, cfg.funcs.get(e)!, false, o, subIdx, checkers, mainType);
-    mb.setFunc(idx, g.locals, g.emit());
-  }
+  const gen = (f: Func, isMain: boolean, idx: number): void => {
+    let slots = 0;
+    for (let i = 0; i < f.blocks.length; i++) slots += cfg.bEnd[f.blocks[i]] - cfg.bStart[f.blocks[i]];
+    const g = new FnGen(cfg, f, isMain ? M_MAIN : M_SUB, o, subIdx, checkers, mainType);
+    if (slots <= o.splitAbove) { mb.setFunc(idx, g.locals, g.emit()); return; }
+    // Regions: contiguous runs of blocks in reverse postorder of about splitAbove slots each.
+    const starts: number[] = [];
+    let acc = o.splitAbove, blocks = 0;
+    for (let i = 0; i < f.blocks.length; i++) {
+      const len = cfg.bEnd[f.blocks[i]] - cfg.bStart[f.blocks[i]];
+      // a region's br_table stays under V8's 65,520 entries
+      if ((acc + len > o.splitAbove && acc > 0) || blocks >= 30_000) { starts.push(i); acc = 0; blocks = 0; }
+      acc += len; blocks++;
+    }
+    starts.push(f.blocks.length);
+    const regions: number[] = [];
+    for (let k = 0; k + 1 < starts.length; k++) regions.push(mb.declareFunc(REGION_PARAMS, REGION_RESULTS));
+    mb.setFunc(idx, g.locals, g.emitDispatcher(starts, regions, mb.type(REGION_PARAMS, REGION_RESULTS)));
+    for (let k = 0; k + 1 < starts.length; k++) {
+      const r = new FnGen(cfg, f, M_REGION, o, subIdx, checkers, mainType);
+      mb.setFunc(regions[k], r.locals, r.emitRegion(starts[k], starts[k + 1]));
+    }
+  };
+  gen(cfg.funcs.get(0)!, true, mainIdx);
+  for (const [e, idx] of subIdx) gen(cfg.funcs.get(e)!, false, idx);
 
   // run(r1lo, r1hi, r2lo, r2hi, tail_call_count) -> r0lo: r0 to JB_REGS, the final count to JB_TCC.
   const c = new Code(64);
@@ -167,6 +197,9 @@ export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuff
   mb.export('main', mainIdx);
   return mb.encode();
 }
+
+/** What a FnGen emits: a program's main function, a subprogram, or one region of a split function. */
+const M_MAIN = 0, M_SUB = 1, M_REGION = 2;
 
 // Stackifier tasks.
 const T_TREE = 0, T_WITHIN = 1, T_END = 2, T_BRANCH = 3, T_ELSE = 4;
@@ -189,11 +222,20 @@ class FnGen {
   private readonly label: number;
   private nextLocal = 0;
 
-  constructor(private readonly cfg: Cfg, private readonly f: Func, private readonly isMain: boolean,
+  private readonly isMain: boolean;
+  private readonly isRegion: boolean;
+
+  constructor(private readonly cfg: Cfg, private readonly f: Func, mode: number,
     private readonly o: CodegenOptions, private readonly subIdx: Map<number, number>,
     private readonly checkers: Map<number, number>, private readonly mainType: number) {
     this.reg.fill(-1);
-    if (isMain) {
+    this.isMain = mode === M_MAIN;
+    this.isRegion = mode === M_REGION;
+    if (mode === M_REGION) {
+      for (let r = 0; r <= 10; r++) this.reg[r] = r;
+      this.depthL = 11; this.baseL = 12; this.tccL = 13;
+      this.nextLocal = 15; // param 14: the label to start at
+    } else if (mode === M_MAIN) {
       for (let r = 0; r <= 10; r++) this.reg[r] = r;
       this.depthL = this.baseL = 11;
       this.tccL = 12;
@@ -208,7 +250,8 @@ class FnGen {
     for (let r = 0; r <= 10; r++) if (this.reg[r] < 0) this.reg[r] = this.local(I64);
     this.hr = this.local(I32);
     this.ea = this.local(I64); this.t1 = this.local(I64);
-    this.a32 = this.local(I32); this.b32 = this.local(I32); this.label = this.local(I32);
+    this.a32 = this.local(I32); this.b32 = this.local(I32);
+    this.label = this.isRegion ? 14 : this.local(I32);
   }
 
   private local(t: number): number {
@@ -218,11 +261,94 @@ class FnGen {
 
   emit(): Code {
     const c = this.c;
+    this.prologue();
+    if (this.f.reducible) this.structured(); else this.dispatch();
+    c.op(Op.unreachable).end();
+    return c;
+  }
+
+  /**
+   * A split function: a loop that calls the region holding the current label (a br_table over all labels)
+   * until a region reports an exit or a tail call.
+   */
+  emitDispatcher(starts: number[], regions: number[], regionType: number): Code {
+    const c = this.c, R = regions.length;
+    this.prologue();
+    void regionType;
+    c.block().loop();
+    c.get(this.label).i32(0).op(Op.i32_lt_s).brIf(1);
+    for (let k = 0; k < R; k++) c.block();
+    // region of the label: the number of region starts at or below it
+    c.i32(0);
+    for (let k = 1; k < R; k++) c.get(this.label).i32(starts[k]).op(Op.i32_ge_s).op(Op.i32_add);
+    c.op(Op.br_table).u32(R - 1);
+    for (let k = 0; k < R - 1; k++) c.u32(k);
+    c.u32(R - 1);
+    for (let k = 0; k < R; k++) {
+      c.end();
+      for (let r = 0; r <= 10; r++) c.get(this.reg[r]);
+      c.get(this.depthL).get(this.baseL).get(this.tccL).get(this.label).call(regions[k]);
+      c.set(this.tccL);
+      for (let r = 10; r >= 0; r--) c.set(this.reg[r]);
+      c.set(this.label);
+      c.br(R - 1 - k); // the loop
+    }
+    c.end().end();
+    c.get(this.label).i32(EXIT_LABEL).op(Op.i32_eq).if_();
+    this.ret();
+    c.end();
+    c.i32(-2).get(this.label).op(Op.i32_sub).set(this.hr);
+    this.tailJump();
+    c.op(Op.unreachable).end();
+    return c;
+  }
+
+  /** One region of a split function: a dispatch loop over blocks [lo, hi) of the function's RPO. */
+  emitRegion(lo: number, hi: number): Code {
+    const f = this.f, c = this.c, m = hi - lo;
+    c.loop();
+    for (let i = 0; i < m; i++) c.block();
+    c.get(this.label).i32(lo).op(Op.i32_sub).op(Op.br_table).u32(m - 1);
+    for (let i = 0; i < m - 1; i++) c.u32(i);
+    c.u32(m - 1);
+    for (let j = 0; j < m; j++) {
+      c.end();
+      const top = m - 1 - j; // br depth of the loop from here
+      const node = lo + j;
+      const kind = this.body(node);
+      const ss = f.succ[node];
+      const goto = (t: number, extra: number): void => {
+        if (t < 0) { this.jumpOut(node); return; }
+        if (t >= lo && t < hi) { c.i32(t).set(this.label).br(top + extra); return; }
+        this.leave(t);
+      };
+      if (kind === K_EXIT) this.ret();
+      else if (kind === K_JCOND) {
+        this.cond(this.cfg.bLast[f.blocks[node]]);
+        c.if_(); goto(ss[0], 1); c.end();
+        goto(ss[1], 0);
+      } else if (ss.length === 1) goto(ss[0], 0);
+    }
+    c.end().op(Op.unreachable).end();
+    return c;
+  }
+
+  /** Return from a region with `label` (pushed by `lab`) and the registers. */
+  private leave(label: number, lab?: () => void): void {
+    const c = this.c;
+    if (lab) lab(); else c.i32(label);
+    for (let r = 0; r <= 10; r++) c.get(this.reg[r]);
+    c.get(this.tccL).op(Op.return);
+  }
+
+  private prologue(): void {
+    const c = this.c;
     if (this.isMain) {
       // r10 arrives as a parameter (a tail call hands over the caller's). The r10 fast path assumes it is
       // this depth's frame pointer; when it is not (an unverified caller changed it), continue in the
       // variant that checks every access.
-      if ((this.o.key & 2) !== 0 && this.cfg.elided) {
+      // (A program without a number, self = 0, can only be entered by a run, with the right r10.)
+      if ((this.o.key & 2) !== 0 && this.cfg.elided && this.o.self !== 0) {
         c.get(this.reg[10]); this.frameTop(); c.op(Op.i64_ne).if_();
         c.i32(0).i32(this.o.self).mem(Op.i32_store, this.o.jb + JB_TCNUM); // the stub reads the number there
         for (let r = 0; r <= 12; r++) c.get(r);
@@ -230,9 +356,6 @@ class FnGen {
         c.end();
       }
     } else if (this.f.uses & (1 << 10)) this.resetR10();
-    if (this.f.reducible) this.structured(); else this.dispatch();
-    c.op(Op.unreachable).end();
-    return c;
   }
 
   /** Push the i64 frame pointer of depth depthL (frames past 8 live in the Vm's extension region). */
@@ -341,6 +464,7 @@ class FnGen {
 
   private ret(): void {
     const c = this.c;
+    if (this.isRegion) { this.leave(EXIT_LABEL); return; }
     if (this.isMain) {
       if (this.o.chain !== null) this.chainExit(this.o.chain);
       for (let r = 0; r <= 5; r++) c.get(this.reg[r]);
@@ -390,6 +514,7 @@ class FnGen {
    */
   private tailJump(): void {
     const c = this.c;
+    if (this.isRegion) { this.leave(0, () => c.i32(-2).get(this.hr).op(Op.i32_sub)); return; }
     c.i32(0).get(this.hr).mem(Op.i32_store, this.o.jb + JB_TCNUM);
     for (let r = 0; r <= 10; r++) c.get(this.reg[r]);
     c.get(this.depthL).get(this.tccL);

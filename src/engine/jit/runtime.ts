@@ -63,6 +63,11 @@ export class Jit {
    * keeps a 1M-instruction function under V8's function-size limit. Tests lower it to cover that mode.
    */
   static compactAbove = 200_000;
+  /**
+   * Functions of more slots than this are compiled as several wasm functions (regions of about this many
+   * slots driven by a dispatch loop; codegen.ts). Tests lower it to cover that mode.
+   */
+  static splitAbove = 50_000;
   /** Address of the JIT block (register scratch, region caches, budget, packet). */
   readonly jb: number;
   private view: Int32Array;
@@ -206,7 +211,7 @@ export class Jit {
     const t0 = performance.now();
     const vm = this.vm, reg = vm.env?.registry;
     const self = this.numbers.get(p) ?? 0;
-    const cfg = buildCfg(p, safe);
+    const cfg = buildCfg(p, safe, p.length > Jit.splitAbove ? Jit.splitAbove : Infinity);
     const chainMap = this.chainOf === null ? null : this.chainOf(p);
     let chain: Int32Array | null = null;
     if (chainMap !== null) {
@@ -215,7 +220,7 @@ export class Jit {
     }
     const bytes = compileModule(cfg, {
       jb: this.jb, top: vm.stackTop(), budget, compact: p.length > Jit.compactAbove, key, self, chain,
-      inlineLookup: vm.helpers[1] === mapLookupElem,
+      inlineLookup: vm.helpers[1] === mapLookupElem, splitAbove: Jit.splitAbove,
       progArray: (h) => {
         const m = vm.helpers[12] === tailCall ? reg?.byHandle(h) : undefined;
         return m instanceof ProgArrayMap ? { numbers: this.arrayNumbers(m), maxEntries: m.maxEntries } : null;
