@@ -225,21 +225,22 @@ function caseUsage(problems: string[]): Map<string, CaseUse> {
 // ------------------------------------------------------------------------------------------------ kernel runs
 
 /**
- * Tests that run clang objects in the Linux kernel. `compared`: the kernel runs them and tsbpf must give the
- * same results; `loaded`: the kernel only loads (verifies) them. `programs`: which programs of the object
- * the test runs ('named': those whose name appears in the test file; 'all': every program, e.g. reached
- * through a statically filled prog array).
+ * Tests that run clang objects somewhere other than tsbpf's default engine: in the Linux kernel (KERNEL_RUNS)
+ * or on the JIT (JIT_RUNS). `compared`: the object runs there and must give the same results as tsbpf's
+ * interpreter; `loaded`: it is only loaded (verified) there. `programs`: which programs of the object the
+ * test runs ('named': those whose name appears in the test file; 'all': every program, e.g. reached through a
+ * statically filled prog array).
  */
-interface KernelRun {
+interface ObjectRun {
   object: string; cite: Cite; mode: 'compared' | 'loaded'; programs: 'named' | 'all' | string[];
   /** A source file the test takes the object's name from, when the test does not spell it. */
   via?: string;
 }
 
-const KD = (title: string, object: string, programs: string[]): KernelRun =>
+const KD = (title: string, object: string, programs: string[]): ObjectRun =>
   ({ object: `test/progs/${object}.o`, cite: c('kernel_diff.test.ts', title), mode: 'compared', programs });
 
-export const KERNEL_RUNS: KernelRun[] = [
+export const KERNEL_RUNS: ObjectRun[] = [
   KD('xdp_parser (Ethernet/VLAN/IPv4/IPv6/TCP/UDP, VLAN pop, tail trim)', 'xdp_parser', ['xdp_parser']),
   KD('xdp_flow (flow hash, verdict array, per-CPU protocol counters, ICMP echo reply, TTL)', 'xdp_flow', ['xdp_flow']),
   KD('xdp_vlan (adjust_head: push and pop 802.1Q tags)', 'xdp_vlan', ['xdp_vlan']),
@@ -250,32 +251,38 @@ export const KERNEL_RUNS: KernelRun[] = [
   KD('sock_filter (LD_ABS/LD_IND, skb_load_bytes, __sk_buff fields)', 'sock_filter', ['sock_filter']),
   KD('xdp_tailcall (prog-array dispatch)', 'xdp_tailcall', ['xdp_dispatch', 'xdp_tcp_target', 'xdp_udp_target']),
   { object: 'test/progs/tailcall_rules.o', cite: c('tailcall.test.ts', 'a program tail-calling itself: exactly 33 tail calls'), mode: 'compared', programs: 'named' },
+  { object: 'test/progs/reject/tailcall_badmap.o', cite: c('tailcall.test.ts', 'a tail call through a map that is not a prog array is refused at load'), mode: 'loaded', programs: 'all' },
   { object: 'test/progs/tailcall_static.o', cite: c('tailcall.test.ts', 'static prog-array initialisation from the object'), mode: 'compared', programs: 'all' },
   { object: 'test/progs/tailcall_owner.o', cite: c('tailcall.test.ts', 'owner-type mismatch: EINVAL when storing or loading'), mode: 'loaded', programs: 'all' },
   { object: 'samples/sockex3/sockex3_kern.o', cite: c('samples_sockex3.test.ts', 'in the kernel: same flow map as tsbpf'), mode: 'compared', programs: 'all', via: 'src/cli/flows.ts' },
   { object: 'samples/sockex3/sockex3_xdp.o', cite: c('samples_sockex3.test.ts', 'in the kernel: same flow map as tsbpf'), mode: 'compared', programs: 'all', via: 'src/cli/flows.ts' },
   { object: 'samples/tracex5/tracex5_kern.o', cite: c('samples_tracex5.test.ts', 'tracex5 in the kernel: the same programs load and verify'), mode: 'loaded', programs: 'all' },
-  ...['xdp_parser', 'maps_btf', 'subprogs', 'global_data'].map((o): KernelRun => (
+  ...['xdp_parser', 'maps_btf', 'subprogs', 'global_data'].map((o): ObjectRun => (
     { object: `test/progs/${o}.o`, cite: c('object_kernel.test.ts', 'passes the kernel verifier and libbpf agrees on its programs and maps'), mode: 'loaded', programs: 'all' })),
 ];
 
-/** What the kernel-run objects use: variant/helper/map-type/prog-type key -> the runs that use it. */
-interface KernelUse { variants: Map<string, KernelRun[]>; helpers: Map<number, KernelRun[]>; mapTypes: Map<number, KernelRun[]>; progTypes: Map<number, KernelRun[]> }
+/** Objects the JIT runs with the interpreter's results required (engine chosen explicitly by the test). */
+export const JIT_RUNS: ObjectRun[] = [
+  { object: 'test/progs/xdp_flow.o', cite: c('bench_cli.test.ts', 'tsbpf prog run / xdp run --engine jit: the JIT runs them, with the interpreter'), mode: 'compared', programs: ['xdp_flow'] },
+];
 
-function kernelUsage(problems: string[]): KernelUse {
+/** What a set of object runs uses: variant/helper/map-type/prog-type key -> the runs that use it. */
+interface KernelUse { variants: Map<string, ObjectRun[]>; helpers: Map<number, ObjectRun[]>; mapTypes: Map<number, ObjectRun[]>; progTypes: Map<number, ObjectRun[]> }
+
+function objectUsage(runs: ObjectRun[], column: 'kernel' | 'jit', problems: string[]): KernelUse {
   const ku: KernelUse = { variants: new Map(), helpers: new Map(), mapTypes: new Map(), progTypes: new Map() };
-  const push = <K>(m: Map<K, KernelRun[]>, k: K, r: KernelRun) => {
+  const push = <K>(m: Map<K, ObjectRun[]>, k: K, r: ObjectRun) => {
     const l = m.get(k) ?? [];
     if (!l.includes(r)) l.push(r);
     m.set(k, l);
   };
   const specs = new Map<string, ObjectSpec>();
-  for (const run of KERNEL_RUNS) {
-    const why = citeProblem(run.cite, 'kernel');
-    if (why !== null) { problems.push(`kernel run of ${run.object}: ${why}`); continue; }
+  for (const run of runs) {
+    const why = citeProblem(run.cite, column);
+    if (why !== null) { problems.push(`${column} run of ${run.object}: ${why}`); continue; }
     const testText = fileText(run.cite.file)!;
     const base = run.object.split('/').pop()!.replace(/\.o$/, '');
-    if (!testText.includes(base) && !(run.via !== undefined && testText.includes(run.via.replace(/^src\//, '').replace(/\.ts$/, '')) && (fileText(run.via) ?? '').includes(base))) { problems.push(`${run.cite.file} does not mention ${base}: the kernel run of ${run.object} is not there`); continue; }
+    if (!testText.includes(base) && !(run.via !== undefined && testText.includes(run.via.replace(/^src\//, '').replace(/\.ts$/, '')) && (fileText(run.via) ?? '').includes(base))) { problems.push(`${run.cite.file} does not mention ${base}: the ${column} run of ${run.object} is not there`); continue; }
     let spec = specs.get(run.object);
     if (spec === undefined) {
       const p = join(ROOT, run.object);
@@ -326,7 +333,7 @@ function renderCell(x: Cell): string {
   return `${x.no}: ${x.why}${x.cite ? ` (\`${short(x.cite.file)}\` › ${x.cite.title})` : ''}`;
 }
 
-function kernelCell(runs: KernelRun[] | undefined, fallback: string): string {
+function runsCell(runs: ObjectRun[] | undefined, fallback: string): string {
   if (runs === undefined || runs.length === 0) return fallback;
   const compared = runs.filter((r) => r.mode === 'compared');
   const pick = compared.length > 0 ? compared : runs;
@@ -365,6 +372,15 @@ const MAP_TESTS: Record<string, Cite> = {
   DEVMAP_HASH: c('maps_special.test.ts', 'devmap_hash: any u32 key'),
   RINGBUF: c('maps_special.test.ts', 'ringbuf: reserve/submit/discard, header layout'),
 };
+
+const JT = (title: string): Cite => c('jit_tailcall.test.ts', title);
+const JIT_INLINE_LOOKUP = JT('inline array and per-CPU array lookups return the helper');
+const JIT_SELF_TAIL = JT('a self tail call runs 1 + 33 times on both engines');
+
+/** Map types on the JIT, beyond what the JIT-run objects create. */
+const MAP_JIT: Record<string, Cite> = { ARRAY: JIT_INLINE_LOOKUP, PERCPU_ARRAY: JIT_INLINE_LOOKUP, PROG_ARRAY: JIT_SELF_TAIL };
+/** Helpers on the JIT, beyond what the JIT-run objects call. */
+const HELPER_JIT: Record<number, Cite> = { 12: JIT_SELF_TAIL };
 
 /** Helpers: test per implemented helper id. */
 const HELPER_TESTS: Record<number, Cite> = {
@@ -430,16 +446,16 @@ const VARIANT_EXTRA: Record<string, { interp: Cell; jit: Cell }> = {
 
 const TAIL_CALL_RULES: Row[] = [
   { feature: 'prog array: update stores a program fd, lookup gives the program id, delete empties the slot',
-    interp: c('syscall.test.ts', 'prog arrays: update by program fd, lookup gives the id'), jit: JIT_RUNTIME,
-    kernel: c('kernel.test.ts', 'prog-array slots set and cleared through pinned programs drive tail calls') },
+    interp: c('tailcall.test.ts', 'prog array from user space: update takes a program fd, lookup gives its id'), jit: na('map semantics, engine-independent'),
+    kernel: c('tailcall.test.ts', 'prog array from user space: update takes a program fd, lookup gives its id') },
   { feature: 'index >= max_entries falls through without using the budget',
-    interp: c('tailcall.test.ts', 'index out of range and empty slot: 40 failed calls'), jit: JIT_RUNTIME,
+    interp: c('tailcall.test.ts', 'index out of range and empty slot: 40 failed calls'), jit: JT('out-of-range index and empty slot fall through without using the budget'),
     kernel: c('tailcall.test.ts', 'index out of range and empty slot: 40 failed calls') },
   { feature: 'empty slot falls through; the counter is not bumped',
-    interp: c('tailcall.test.ts', 'index out of range and empty slot: 40 failed calls'), jit: JIT_RUNTIME,
+    interp: c('tailcall.test.ts', 'index out of range and empty slot: 40 failed calls'), jit: JT('out-of-range index and empty slot fall through without using the budget'),
     kernel: c('tailcall.test.ts', 'index out of range and empty slot: 40 failed calls') },
   { feature: 'at most 33 tail calls per run, then fall-through (self-call)',
-    interp: c('tailcall.test.ts', 'a program tail-calling itself: exactly 33 tail calls'), jit: JIT_RUNTIME,
+    interp: c('tailcall.test.ts', 'a program tail-calling itself: exactly 33 tail calls'), jit: JIT_SELF_TAIL,
     kernel: c('tailcall.test.ts', 'a program tail-calling itself: exactly 33 tail calls') },
   { feature: 'the limit holds across programs (ping-pong)',
     interp: c('tailcall.test.ts', 'two programs calling each other: 33 tail calls in all'), jit: JIT_RUNTIME,
@@ -448,22 +464,22 @@ const TAIL_CALL_RULES: Row[] = [
     interp: c('tailcall.test.ts', 'the frame is reused: the target reads the stack bytes its caller wrote'), jit: JIT_RUNTIME,
     kernel: c('tailcall.test.ts', 'the frame is reused: the target reads the stack bytes its caller wrote') },
   { feature: '33 tail calls use one frame (no stack growth)',
-    interp: c('tailcall.test.ts', 'a run through 33 tail calls uses one frame'), jit: JIT_RUNTIME,
+    interp: c('tailcall.test.ts', 'a run through 33 tail calls uses one frame'), jit: JT('33 tail calls replace the wasm frame (return_call_indirect)'),
     kernel: na('frames are not observable from user space') },
   { feature: 'the jump keeps ctx (r1) and every register, never returns',
-    interp: c('tailcall.test.ts', 'the jump keeps every register (r1 = ctx)'), jit: JIT_RUNTIME,
+    interp: c('tailcall.test.ts', 'the jump keeps every register (r1 = ctx)'), jit: JT('unverified programs see every register across a tail call'),
     kernel: na('the kernel verifies the target alone, so only r1 (ctx) is readable there') },
   { feature: 'the counter is shared across bpf-to-bpf calls',
-    interp: c('tailcall.test.ts', 'the counter is shared across bpf-to-bpf calls'), jit: JIT_RUNTIME,
+    interp: c('tailcall.test.ts', 'the counter is shared across bpf-to-bpf calls'), jit: JT('the counter is shared'),
     kernel: c('tailcall.test.ts', 'the counter is shared across bpf-to-bpf calls') },
   { feature: 'a tail call from a subprogram replaces that subprogram only',
-    interp: c('tailcall.test.ts', 'a tail call from a subprogram replaces that subprogram only'), jit: JIT_RUNTIME,
+    interp: c('tailcall.test.ts', 'a tail call from a subprogram replaces that subprogram only'), jit: JT('a tail call from a subprogram returns the target\'s r0 to the subprogram\'s caller'),
     kernel: c('tailcall.test.ts', 'a tail call from a subprogram replaces that subprogram only') },
   { feature: 'tail calls from subprograms nest (33 levels)',
     interp: c('tailcall.test.ts', 'tail calls from subprograms nest: 33 levels'), jit: JIT_RUNTIME,
     kernel: c('tailcall.test.ts', 'tail calls from subprograms nest: 33 levels') },
   { feature: 'a slot replaced between runs: the next run follows the new program',
-    interp: c('tailcall.test.ts', 'a slot replaced between runs'), jit: JIT_RUNTIME,
+    interp: c('tailcall.test.ts', 'a slot replaced between runs'), jit: JT('a slot updated between packets takes effect at the next packet'),
     kernel: c('tailcall.test.ts', 'a slot replaced between runs') },
   { feature: 'a slot updated during a run takes effect at the next tail call',
     interp: c('tailcall.test.ts', 'a slot updated while a run is under way'), jit: JIT_RUNTIME,
@@ -473,7 +489,7 @@ const TAIL_CALL_RULES: Row[] = [
     kernel: notYet('no kernel-side test') },
   { feature: 'map argument not a prog array: EINVAL at load',
     interp: c('tailcall.test.ts', 'a tail call through a map that is not a prog array is refused at load'), jit: na('load-time check, engine-independent'),
-    kernel: notYet('no kernel-side test') },
+    kernel: c('tailcall.test.ts', 'a tail call through a map that is not a prog array is refused at load') },
   { feature: 'owner program type fixed by first use; a mismatch is EINVAL',
     interp: c('tailcall.test.ts', 'owner-type mismatch: EINVAL when storing or loading'), jit: na('load-time check, engine-independent'),
     kernel: c('tailcall.test.ts', 'owner-type mismatch: EINVAL when storing or loading') },
@@ -519,7 +535,7 @@ const CHAIN_RULES: Row[] = [
   { feature: 'only the main program\'s exits chain, not a subprogram\'s',
     interp: c('chain_api.test.ts', 'only the main program\'s exits chain, not a subprogram\'s'), jit: JIT_RUNTIME, kernel: NOT_IN_LINUX },
   { feature: 'chain hops share the 33 budget (a self-chain runs 1 + 33 programs)',
-    interp: c('chain_api.test.ts', 'the 33-hop budget: a self-chain runs 1 + 33 programs'), jit: JIT_RUNTIME, kernel: NOT_IN_LINUX },
+    interp: c('chain_api.test.ts', 'the 33-hop budget: a self-chain runs 1 + 33 programs'), jit: JT('native chain hops in compiled code follow ADD/DEL between packets, sharing the 33 budget'), kernel: NOT_IN_LINUX },
   { feature: 'tail calls and chain hops share one budget; the tail-call target\'s chain applies',
     interp: c('chain_api.test.ts', 'tail calls and chain hops share one budget'), jit: JIT_RUNTIME, kernel: NOT_IN_LINUX },
   { feature: 'a chain changed during a run takes effect at the next hop',
@@ -530,8 +546,8 @@ const CHAIN_RULES: Row[] = [
     interp: c('chain_selftest.test.ts', 'selftest: ping with a pass program'), jit: JIT_RUNTIME, kernel: NOT_IN_LINUX },
   { feature: '`tsbpf prog run --chain PREV:RETCODE=NEXT --chain-mode`, programs_run in --json',
     interp: c('chain_cli.test.ts', 'prog run --chain: verdicts and programs_run'), jit: JIT_RUNTIME, kernel: NOT_IN_LINUX },
-  { feature: 'JIT: direct `return_call` to a fixed successor, recompiled when the chain changes',
-    interp: na('a JIT feature'), jit: notYet('not built'), kernel: NOT_IN_LINUX },
+  { feature: 'JIT: a program with a chain hops to its successors directly at its exit, recompiled between packets when the chain changes',
+    interp: na('a JIT feature'), jit: JT('native chain hops in compiled code follow ADD/DEL between packets'), kernel: NOT_IN_LINUX },
   { feature: 'libxdp policy: priority order with its tie-breaks',
     interp: c('multiprog.test.ts', 'libxdp: programs run in priority order, ties by name'), jit: JIT_RUNTIME,
     kernel: notYet('no kernel comparison (libxdp is user space over freplace)') },
@@ -576,7 +592,11 @@ export function generate(): Matrix {
   const problems: string[] = [];
   const missing: string[] = [];
   const use = caseUsage(problems);
-  const ku = kernelUsage(problems);
+  const ku = objectUsage(KERNEL_RUNS, 'kernel', problems);
+  const ju = objectUsage(JIT_RUNS, 'jit', problems);
+  /** A JIT cell: a curated citation, else an object the JIT runs, else "not yet". */
+  const jitCell = (curated: Cite | undefined, runs: ObjectRun[] | undefined, where: string): string =>
+    curated !== undefined ? renderCell(check(curated, where, 'jit')) : runsCell(runs, renderCell(JIT_RUNTIME));
   const check = (cell: Cell, where: string, column?: 'jit' | 'kernel'): Cell => {
     const cite = isCite(cell) ? cell : cell.cite;
     if (cite !== undefined) {
@@ -656,8 +676,9 @@ export function generate(): Matrix {
       return 'not yet: no case uses it';
     };
     const interp = casesCell(u?.interp, extra?.interp, `instruction ${v.name}`);
-    const jit = casesCell(u?.jit, extra?.jit, `instruction ${v.name} (JIT)`, 'jit');
-    const kernel = kernelCell(ku.variants.get(v.key), 'not yet: no kernel-run object uses it');
+    const jitRuns = ju.variants.get(v.key);
+    const jit = (u?.jit.length ?? 0) === 0 && jitRuns !== undefined ? runsCell(jitRuns, '') : casesCell(u?.jit, extra?.jit, `instruction ${v.name} (JIT)`, 'jit');
+    const kernel = runsCell(ku.variants.get(v.key), 'not yet: no kernel-run object uses it');
     rows.push([v.name, `\`${v.encoding}\``, interp, jit, kernel]);
     vt.rows++;
     if (ok(interp)) vt.interp++;
@@ -684,8 +705,8 @@ export function generate(): Matrix {
       if (impl && cite === undefined) problems.push(`map type ${name} is implemented but MAP_TESTS cites no test for it`);
       if (!impl && cite !== undefined) problems.push(`map type ${name} is cited in MAP_TESTS but createMap refuses it`);
       const interp = impl ? (cite ? renderCell(check(cite, `map ${name}`)) : 'not yet: no test') : '— not implemented (MAP_CREATE: EOPNOTSUPP)';
-      const jit = impl ? renderCell(JIT_RUNTIME) : '—';
-      const kernel = kernelCell(ku.mapTypes.get(type), impl ? 'not yet: no kernel-run object uses it' : '—');
+      const jit = impl ? jitCell(MAP_JIT[name], ju.mapTypes.get(type), `map ${name} (JIT)`) : '—';
+      const kernel = runsCell(ku.mapTypes.get(type), impl ? 'not yet: no kernel-run object uses it' : '—');
       r.push([`\`${name}\``, interp, jit, kernel]);
       t.rows++;
       if (ok(interp)) t.interp++;
@@ -713,8 +734,8 @@ export function generate(): Matrix {
       const name = `bpf_${HELPER_NAMES[id] ?? '?'}`;
       const cite = HELPER_TESTS[id];
       const interp = cite ? renderCell(check(cite, `helper ${id}`)) : 'not yet: implemented, no test';
-      const jit = renderCell(JIT_RUNTIME);
-      const kernel = kernelCell(ku.helpers.get(id), 'not yet: no kernel-run object calls it');
+      const jit = jitCell(HELPER_JIT[id], ju.helpers.get(id), `helper ${id} (JIT)`);
+      const kernel = runsCell(ku.helpers.get(id), 'not yet: no kernel-run object calls it');
       r.push([`${id}`, `\`${name}\``, interp, jit, kernel]);
       t.rows++;
       if (ok(interp)) t.interp++;
@@ -740,8 +761,8 @@ export function generate(): Matrix {
       const cite = PROG_TYPE_TESTS[name];
       if (cite === undefined) problems.push(`program type ${name} has a hook but PROG_TYPE_TESTS cites no test`);
       const interp = cite ? renderCell(check(cite, `program type ${name}`)) : 'not yet: no test';
-      const jit = renderCell(JIT_RUNTIME);
-      const kernel = kernelCell(ku.progTypes.get(type), 'not yet: no kernel-run object of this type');
+      const jit = jitCell(undefined, ju.progTypes.get(type), `program type ${name} (JIT)`);
+      const kernel = runsCell(ku.progTypes.get(type), 'not yet: no kernel-run object of this type');
       r.push([`\`${name}\``, interp, jit, kernel]);
       t.rows++;
       if (ok(interp)) t.interp++;
