@@ -217,6 +217,19 @@ test('jit: native chain hops in compiled code follow ADD/DEL between packets, sh
     rt.bpfProgChainAdd(pass, -1, drop);
     assert.equal(run(), 1, `${engine}: wildcard`);
     assert.equal(rt.env.tailCallCount, 1);
+    // a successor's own chain changes: the exit that calls it directly is recompiled too
+    const mid = load('r0 = 2\nexit');
+    rt.bpfProgChainDel(pass, -1);
+    rt.bpfProgChainAdd(pass, -1, mid);
+    assert.equal(run(), 2, `${engine}: pass -> mid`);
+    rt.bpfProgChainAdd(mid, 2, tx);
+    assert.equal(run(), 3, `${engine}: pass -> mid -> tx`);
+    rt.bpfProgChainAdd(mid, 2, drop);
+    assert.equal(run(), 1, `${engine}: pass -> mid -> drop`);
+    // a cycle: pass -> mid -> pass ... until the budget: 34 programs
+    rt.bpfProgChainAdd(mid, 2, pass);
+    assert.equal(run(), 2, `${engine}: cycle`);
+    assert.equal(rt.env.tailCallCount, 33, `${engine}: cycle`);
     // a self-chain: 1 + 33 runs, then the budget stops it
     const cnt = load('r0 = 2\nexit');
     rt.bpfProgChainAdd(cnt, -1, cnt);

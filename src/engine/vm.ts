@@ -142,7 +142,8 @@ export class Vm {
 
   /** The JIT of this Vm (created on first use; it allocates its scratch block in the space). */
   jit(): Jit {
-    return (this.jitEngine ??= new Jit(this));
+    const j = this.jitEngine;
+    return j !== undefined ? j : (this.jitEngine = new Jit(this));
   }
 
   /**
@@ -162,11 +163,12 @@ export class Vm {
 
   /** Run without BigInt: returns r0's low half (as int32); r0's high half is left in vm.hi[0]. */
   runRaw(prog: Program, r1lo: number, r1hi: number, r2lo: number, r2hi: number): number {
+    // the JIT passes registers to the compiled code itself (vm.lo/hi carry only helper arguments there)
+    if (this.engine === 'jit') return this.jit().run(prog, r1lo, r1hi, r2lo, r2hi);
     const L = this.lo, H = this.hi;
     L.fill(0); H.fill(0);
     L[1] = r1lo; H[1] = r1hi; L[2] = r2lo; H[2] = r2hi;
     L[10] = this.stackTop();
-    if (this.engine === 'jit') return this.jit().run(prog, r1lo, r1hi, r2lo, r2hi);
     return execute(this, prog);
   }
 

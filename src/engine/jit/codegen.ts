@@ -89,6 +89,12 @@ export interface CodegenOptions {
   arrayMap: (handle: number) => { values: number; stride: number; maxEntries: number; percpu: boolean; elemSize: number } | null;
   /** Program numbers in the chain slots at compile time (slot 0 wildcard, slot r0 + 1 exact), or null. */
   chain: Int32Array | null;
+  /**
+   * Entries of chain successors (by number) compiled in this variant: their hops are direct `return_call`s
+   * to the imported function (the Jit recompiles this program when one of them is recompiled). Successors
+   * not here (one being compiled, in a cycle) are reached through the table.
+   */
+  chainFuncs: Map<number, WebAssembly.ExportValue>;
   /** Does helper 1 run the standard bpf_map_lookup_elem (then array lookups are emitted inline)? */
   inlineLookup: boolean;
   /**
@@ -124,6 +130,8 @@ export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuff
   mb.importFunc('env', 'memslow', [I32, I32, I32, I32, I32, I32], []);
   mb.importFunc('env', 'trap', [I32, I32, I32, I32], []);
   mb.importFunc('env', 'frametop', [I32], [I32]);
+  const direct = new Map<number, number>();
+  for (const n of o.chainFuncs.keys()) direct.set(n, mb.importFunc('env', `c${n}`, MAIN_PARAMS, MAIN_RESULTS));
 
   const called = new Set<number>();
   for (const f of cfg.funcs.values()) for (const c of f.callees) called.add(c);
@@ -134,7 +142,7 @@ export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuff
     const f = cfg.funcs.get(e)!;
     subIdx.set(e, mb.declareFunc([...f.params.map(() => I64), I32, I32, I32], [...f.results.map(() => I64), I32]));
   }
-  const runIdx = mb.declareFunc([I32, I32, I32, I32, I32], [I32]);
+  const runIdx = mb.declareFunc([I32, I32, I32, I32, I32, I32, I32, I32, I32], [I32]);
   // Checkers for compact mode: (base i64, off i32, pc i32) -> address i32, one per permission and size.
   const checkers = new Map<number, number>();
   if (o.compact) {
@@ -156,6 +164,7 @@ export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuff
     let slots = 0;
     for (let i = 0; i < f.blocks.length; i++) slots += cfg.bEnd[f.blocks[i]] - cfg.bStart[f.blocks[i]];
     const g = new FnGen(cfg, f, isMain ? M_MAIN : M_SUB, o, subIdx, checkers, mainType);
+    g.direct = direct; g.mainIdx = mainIdx;
     if (slots <= o.splitAbove) { mb.setFunc(idx, g.locals, g.emit()); return; }
     // Regions: contiguous runs of blocks in reverse postorder of about splitAbove slots each.
     const starts: number[] = [];
@@ -178,20 +187,30 @@ export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuff
   gen(cfg.funcs.get(0)!, true, mainIdx);
   for (const [e, idx] of subIdx) gen(cfg.funcs.get(e)!, false, idx);
 
-  // run(r1lo, r1hi, r2lo, r2hi, tail_call_count) -> r0lo: r0 to JB_REGS, the final count to JB_TCC.
+  // run(r1lo, r1hi, r2lo, r2hi, tail_call_count, flags, packet address, packet length, cpu) -> r0lo: sets
+  // up the JIT block for the run (stores from wasm cost less than typed-array writes from JS), calls the
+  // entry, leaves r0 at JB_REGS and the final count at JB_TCC. flags: bit 0 JB_SLOW, bit 1 JB_CHAIN.
   const c = new Code(64);
+  for (let perm = 1; perm <= 3; perm++) c.i32(0).i64(1).mem(Op.i64_store, o.jb + cacheOffset(perm)).i32(0).i64(0).mem(Op.i64_store, o.jb + cacheOffset(perm) + 8);
+  c.i32(0).i32(0).mem(Op.i32_store, o.jb + JB_TCNUM);
+  c.i32(0).get(0).mem(Op.i32_store, o.jb + JB_CTX);
+  c.i32(0).get(5).i32(1).op(Op.i32_and).mem(Op.i32_store, o.jb + JB_SLOW);
+  c.i32(0).get(5).i32(1).op(Op.i32_shr_u).mem(Op.i32_store, o.jb + JB_CHAIN);
+  c.i32(0).get(6).mem(Op.i32_store, o.jb + JB_PKT_ADDR);
+  c.i32(0).get(7).mem(Op.i32_store, o.jb + JB_PKT_LEN);
+  c.i32(0).get(8).mem(Op.i32_store, o.jb + JB_CPU);
   const half = (lo: number, hi: number): void => {
     c.get(lo).op(Op.i64_extend_i32_u).get(hi).op(Op.i64_extend_i32_u).i64(32).op(Op.i64_shl).op(Op.i64_or);
   };
   c.i64(0); half(0, 1); half(2, 3);
   for (let r = 3; r <= 9; r++) c.i64(0);
   c.i64(o.top, 0).i32(0).get(4).call(mainIdx);
-  c.set(5); // count
+  c.set(9); // count
   for (let r = 5; r >= 1; r--) c.op(Op.drop);
-  c.set(6);
-  c.i32(0).get(6).mem(Op.i64_store, o.jb + JB_REGS);
-  c.i32(0).get(5).mem(Op.i32_store, o.jb + JB_TCC);
-  c.get(6).op(Op.i32_wrap_i64).end();
+  c.set(10);
+  c.i32(0).get(10).mem(Op.i64_store, o.jb + JB_REGS);
+  c.i32(0).get(9).mem(Op.i32_store, o.jb + JB_TCC);
+  c.get(10).op(Op.i32_wrap_i64).end();
   mb.setFunc(runIdx, [I32, I64], c);
   mb.export('run', runIdx);
   mb.export('main', mainIdx);
@@ -224,6 +243,9 @@ class FnGen {
 
   private readonly isMain: boolean;
   private readonly isRegion: boolean;
+  /** Function indices of directly called chain successors, and of this program's entry. */
+  direct = new Map<number, number>();
+  mainIdx = -1;
 
   constructor(private readonly cfg: Cfg, private readonly f: Func, mode: number,
     private readonly o: CodegenOptions, private readonly subIdx: Map<number, number>,
@@ -497,13 +519,16 @@ class FnGen {
 
   private hop(n: number): void {
     const c = this.c, jb = this.o.jb;
+    const fn = n === this.o.self ? this.mainIdx : this.direct.get(n) ?? -1;
     c.get(this.tccL).i32(TC_MAX).op(Op.i32_lt_u).if_();
     c.get(this.tccL).i32(1).op(Op.i32_add).set(this.tccL);
     c.i32(0).i32(n).mem(Op.i32_store, jb + JB_TCNUM);
     c.i32(0).mem(Op.i64_load32_u, jb + JB_CTX).set(this.reg[1]);
     c.i64(this.o.top, 0).set(this.reg[10]);
     for (let r = 0; r <= 10; r++) c.get(this.reg[r]);
-    c.i32(0).get(this.tccL).i32(n * 4 + this.o.key).returnCallIndirect(this.mainType);
+    c.i32(0).get(this.tccL);
+    if (fn >= 0) c.returnCall(fn); // the letter's direct call
+    else c.i32(n * 4 + this.o.key).returnCallIndirect(this.mainType);
     c.end();
   }
 
@@ -742,7 +767,7 @@ class FnGen {
     while (start > 0 && cfg.blockAt[start] < 0) start--;
     let val = -1;
     for (let q = start; q < pc; q += insnLen(p, q)) {
-      if (KIND[p.code[q]] === K_LDDW && p.dst[q] === r) { val = p.imm2[q] === 0 && p.src[q] !== 1 ? p.imm[q] >>> 0 : -1; continue; }
+      if (KIND[p.code[q]] === K_LDDW && p.dst[q] === r) { val = p.imm2[q] === 0 ? p.imm[q] >>> 0 : -1; continue; }
       if ((regUse(p, q).write & (1 << r)) !== 0) val = -1;
     }
     return val;

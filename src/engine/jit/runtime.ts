@@ -46,7 +46,8 @@ const HALT = Object.freeze({ halt: true });
 const MIN_CACHED_START = 65536;
 
 export interface CompiledProgram {
-  run: (r1lo: number, r1hi: number, r2lo: number, r2hi: number, tailCalls: number) => number;
+  run: (r1lo: number, r1hi: number, r2lo: number, r2hi: number, tailCalls: number, flags: number, pktAddr: number,
+    pktLen: number, cpu: number) => number;
   /** The program's entry (the table holds it at number * 4 + key). */
   main: WebAssembly.ExportValue;
   /** Wall time of cfg + codegen + WebAssembly.Module, in ms. */
@@ -131,7 +132,7 @@ export class Jit {
     n = this.progs.length;
     this.progs.push(p);
     this.numbers.set(p, n);
-    this.compiled.delete(p);
+    this.drop(p);
     const need = (n + 1) * 4 - this.table.length;
     if (need > 0) this.table.grow(Math.max(need, this.table.length));
     for (let key = 0; key < 4; key++) this.table.set(n * 4 + key, this.stubs[key]);
@@ -146,10 +147,26 @@ export class Jit {
 
   /** Drop the compiled forms of `p` (its chain changed): runs in flight finish on the old code. */
   invalidate(p: Program): void {
-    this.compiled.delete(p);
-    const n = this.numbers.get(p);
-    if (n !== undefined) for (let key = 0; key < 4; key++) this.table.set(n * 4 + key, this.stubs[key]);
+    this.drop(p);
   }
+
+  /** Forget the compiled forms of `p` and of every program whose exit calls `p` directly. */
+  private drop(p: Program): void {
+    this.compiled.delete(p);
+    if (this.lastP === p) this.lastP = null;
+    const n = this.numbers.get(p);
+    if (n !== undefined && n * 4 + 3 < this.table.length) for (let key = 0; key < 4; key++) this.table.set(n * 4 + key, this.stubs[key]);
+    const users = this.directUsers.get(p);
+    if (users !== undefined) {
+      this.directUsers.delete(p);
+      for (const u of users) this.drop(u);
+    }
+  }
+
+  /** Programs whose compiled exits call a program directly (chain successors), by that program. */
+  private readonly directUsers = new Map<Program, Set<Program>>();
+  /** Programs being compiled (a chain cycle falls back to the table). */
+  private readonly compiling = new Set<Program>();
 
   private ensure(n: number, key: number): void {
     const p = this.progs[n];
@@ -195,6 +212,19 @@ export class Jit {
 
   /** The compiled form of `p` for the Vm's current budget setting and stack region (compiling on first use). */
   get(p: Program, budget = this.budgeted(), safe = this.stackSafe()): CompiledProgram {
+    const key0 = (budget ? 1 : 0) | (safe ? 2 : 0);
+    if (p === this.lastP && key0 === this.lastKey) return this.lastC!; // the packet loop's case: no WeakMap lookup
+    const got = this.lookup(p, budget, safe);
+    this.lastP = p; this.lastKey = key0; this.lastC = got;
+    return got;
+  }
+
+  /** Last get(): program, variant and code (cleared whenever a compiled form is dropped). */
+  private lastP: Program | null = null;
+  private lastKey = -1;
+  private lastC: CompiledProgram | null = null;
+
+  private lookup(p: Program, budget: boolean, safe: boolean): CompiledProgram {
     let list = this.compiled.get(p);
     if (list === undefined) this.compiled.set(p, (list = []));
     const key = (budget ? 1 : 0) | (safe ? 2 : 0);
@@ -214,12 +244,27 @@ export class Jit {
     const cfg = buildCfg(p, safe, p.length > Jit.splitAbove ? Jit.splitAbove : Infinity);
     const chainMap = this.chainOf === null ? null : this.chainOf(p);
     let chain: Int32Array | null = null;
+    const chainFuncs = new Map<number, WebAssembly.ExportValue>();
     if (chainMap !== null) {
       chain = new Int32Array(chainMap.maxEntries);
       for (let i = 0; i < chain.length; i++) chain[i] = this.refNumber(chainMap.progAt(i));
+      // successors compiled first (in this variant), so that the exit can call them directly
+      this.compiling.add(p);
+      try {
+        for (const n of chain) {
+          const t = this.progs[n];
+          if (n === 0 || t === null || t === p || this.compiling.has(t) || chainFuncs.has(n)) continue;
+          chainFuncs.set(n, this.get(t, budget, safe).main);
+          let users = this.directUsers.get(t);
+          if (users === undefined) this.directUsers.set(t, (users = new Set()));
+          users.add(p);
+        }
+      } finally {
+        this.compiling.delete(p);
+      }
     }
     const bytes = compileModule(cfg, {
-      jb: this.jb, top: vm.stackTop(), budget, compact: p.length > Jit.compactAbove, key, self, chain,
+      jb: this.jb, top: vm.stackTop(), budget, compact: p.length > Jit.compactAbove, key, self, chain, chainFuncs,
       inlineLookup: vm.helpers[1] === mapLookupElem, splitAbove: Jit.splitAbove,
       progArray: (h) => {
         const m = vm.helpers[12] === tailCall ? reg?.byHandle(h) : undefined;
@@ -237,8 +282,11 @@ export class Jit {
     } catch (e) {
       throw new BpfError('E2BIG', `JIT: the engine rejected the compiled program (${(e as Error).message})`);
     }
+    const imports: Record<string, unknown> = {};
+    for (const [n, f] of chainFuncs) imports[`c${n}`] = f;
     const inst = new WebAssembly.Instance(mod, {
       env: {
+        ...imports,
         mem: this.vm.space.memory,
         tbl: this.table,
         helper: (id: number, pc: number, tcc: number, canTail: number) => this.helper(id, pc, tcc, canTail),
@@ -257,31 +305,28 @@ export class Jit {
     if (vm.trace !== undefined) throw new BpfError('EOPNOTSUPP', 'trace needs the interpreter engine');
     const budget = this.budgeted();
     const c = this.get(p, budget);
-    const v = this.v(), b = this.jb >> 2;
-    this.emptyCaches(v);
+    const b = this.jb >> 2;
     if (budget) {
+      const v = this.v();
       const left = Math.max(0, Math.floor(Math.min(vm.budget!, 2 ** 53)));
       v[b + (JB_LEFT >> 2)] = left % 4294967296; v[b + (JB_LEFT >> 2) + 1] = Math.floor(left / 4294967296);
     }
-    v[b + (JB_PKT_ADDR >> 2)] = vm.packetAddr; v[b + (JB_PKT_LEN >> 2)] = vm.packetLen;
+    // the rest of the JIT block is set up by the compiled run() (region caches emptied, counters, flags)
     const env = vm.env;
-    v[b + (JB_TCNUM >> 2)] = 0;
-    v[b + (JB_CTX >> 2)] = r1lo;
-    let slow = 1, tcc = 0;
+    let slow = 1, tcc = 0, cpu = 0;
     if (env !== undefined) {
       tcc = env.tailCallCount;
-      v[b + (JB_CPU >> 2)] = env.registry.cpu;
+      cpu = env.registry.cpu;
       const res = env.resolveProg;
       if (res !== null && res !== this.directRes && directResolvers.has(res)) this.directRes = res;
       slow = this.notes || res === null || res !== this.directRes || vm.helpers[12] !== tailCall ? 1 : 0;
     }
-    v[b + (JB_SLOW >> 2)] = slow;
-    v[b + (JB_CHAIN >> 2)] = this.chainOf !== null && !this.notes ? 1 : 0;
+    const flags = slow | (this.chainOf !== null && !this.notes ? 2 : 0);
     vm.halted = false;
     vm.insnCount = 0;
     let lo: number;
     try {
-      lo = c.run(r1lo, r1hi, r2lo, r2hi, tcc);
+      lo = c.run(r1lo, r1hi, r2lo, r2hi, tcc, flags, vm.packetAddr, vm.packetLen, cpu);
       const w = this.v();
       vm.lo[0] = lo; vm.hi[0] = w[b + (JB_REGS >> 2) + 1];
       if (env !== undefined) env.tailCallCount = w[b + (JB_TCC >> 2)];
