@@ -9,7 +9,10 @@
 // How it measures:
 // - tsbpf runs go through BPF_PROG_TEST_RUN with repeat (BpfProgram.testRun, the path of `tsbpf prog run
 //   --repeat N`): the time of one call over `repeat` runs, so the run loop itself, not the process or the
-//   setup. The kernel runs through `bpftool prog run ... repeat N` on one CPU and reports its own average.
+//   setup. The time is this process's CPU time (process.cpuUsage), not wall time: the kernel's test-run
+//   timer also leaves out the time its task spends rescheduled, and a busy machine would otherwise charge
+//   other processes' time to tsbpf. The kernel runs through `bpftool prog run ... repeat N` on one CPU and
+//   reports its own average.
 // - Every (case, engine) pair is a unit; each round runs every unit once (round-robin, the starting unit
 //   rotating), and the table shows the median over the rounds. Each unit is checked (its return value)
 //   and warmed up (V8 tiers up) before the first round.
@@ -111,8 +114,8 @@ function inetChecksum(b: Uint8Array): number {
 export type BenchEngine = Engine;
 type Group = 'single' | 'tail' | 'chain' | 'deep' | 'flow' | 'compute';
 
-/** Runs `repeat` runs; returns the last run's return value and, when the runner times itself, ns per run. */
-type Runner = (repeat: number) => { retval: number; ns?: number };
+/** Runs `repeat` runs; returns the last run's return value. */
+type Runner = (repeat: number) => { retval: number };
 
 interface KernelSide {
   obj: string;
@@ -210,10 +213,8 @@ function asmChecksum(engine: Engine, frame: Uint8Array): Runner {
   return (repeat) => {
     const n = repeat === 0 ? 1 : repeat;
     let r = 0;
-    const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) r = vm.runRaw(prog, addr, 0, len, 0);
-    const ns = Number(process.hrtime.bigint() - t0) / n;
-    return { retval: r >>> 0, ns };
+    return { retval: r >>> 0 };
   };
 }
 
@@ -348,6 +349,8 @@ function pinSelf(cpu: number): boolean {
 
 /** Least time each unit runs before its first sample. */
 const WARMUP_MS = 100;
+/** Shortest sample timed by CPU time (shorter ones are timed by wall time). */
+const MIN_CPU_SAMPLE_NS = 5e6;
 
 function tsbpfUnit(c: CaseDef, engine: Engine, repeat: number, frame: Uint8Array): Unit {
   const u: Unit = { c, on: engine, repeat, sample: () => NaN, samples: [], status: 'ok', note: null };
@@ -359,11 +362,13 @@ function tsbpfUnit(c: CaseDef, engine: Engine, repeat: number, frame: Uint8Array
     const warm = Math.max(1, Math.min(repeat, 50_000)), until = performance.now() + WARMUP_MS;
     do run(warm); while (performance.now() < until);
     u.sample = () => {
-      const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage(), w0 = process.hrtime.bigint();
       const r = run(repeat);
-      const wall = Number(process.hrtime.bigint() - t0) / repeat;
+      const wall = Number(process.hrtime.bigint() - w0), d = process.cpuUsage(c0), cpu = (d.user + d.system) * 1e3;
+      // CPU time is counted in microseconds: samples shorter than a few ms (tiny --repeat) use wall time
+      const ns = (cpu >= MIN_CPU_SAMPLE_NS ? cpu : wall) / repeat;
       if (r.retval !== c.expect) throw new BpfError('EINVAL', `${c.id} on ${engine}: returned ${r.retval}, expected ${c.expect}`);
-      return r.ns ?? wall;
+      return ns;
     };
   } catch (e) {
     if (e instanceof BpfError && e.code === 'EOPNOTSUPP') {
@@ -613,7 +618,7 @@ export function formatReport(r: BenchReport): string {
   const m = r.machine;
   const lines: string[] = [];
   lines.push(`tsbpf bench: ${m.cpus} CPUs (${m.cpu_model}), load average ${m.loadavg.join(' ')}, node ${m.node}, Linux ${m.kernel}`);
-  lines.push(`BPF_PROG_TEST_RUN with repeat ${r.options.repeat} (heavy cases fewer), median of ${r.options.rounds} interleaved rounds` +
+  lines.push(`BPF_PROG_TEST_RUN with repeat ${r.options.repeat} (heavy cases fewer), CPU time, median of ${r.options.rounds} interleaved rounds` +
     `${r.options.cpu !== null ? `, pinned to CPU ${r.options.cpu}` : ''}` +
     `${r.kernel.measured ? '; kernel: bpftool prog run on the same CPU' : r.kernel.note ? `; ${r.kernel.note}` : ''}`);
   const head = ['Test case', 'Engine', 'ns/pkt', 'Mpps', 'ns/hop', 'Kernel ns/pkt', 'Kernel ns/hop', 'x kernel', 'hop x kernel'];
