@@ -21,7 +21,7 @@ import { assemble } from '../src/isa/asm.js';
 import { decode, insnError, type Insn } from '../src/isa/insn.js';
 import {
   BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_CMPXCHG, BPF_DIV, BPF_END, BPF_FETCH, BPF_JMP, BPF_JMP32, BPF_MOD, BPF_MOV,
-  BPF_NEG, BPF_X, BPF_XCHG, OP_CALL, OP_LDDW, classOf, modeOf, opOf, srcBitOf,
+  BPF_NEG, BPF_PSEUDO_CALL, BPF_X, BPF_XCHG, OP_CALL, OP_CALLX, OP_LDDW, classOf, modeOf, opOf, srcBitOf,
 } from '../src/isa/opcodes.js';
 import { parseObject, type ObjectSpec } from '../src/object/index.js';
 import { BPF_MAP_TYPE, BPF_PROG_TYPE, HELPER_NAMES, mapTypeName, progTypeName } from '../src/uapi/bpf.js';
@@ -193,18 +193,60 @@ function jitSkips(caseText: string): boolean {
   return honoursNoJit && /^--\s+no jit\s*$/im.test(caseText);
 }
 
-interface CaseUse { interp: string[]; jit: string[] }
+/**
+ * How test/kernel_cases.test.ts picks the cases it runs in the kernel: its kernelCaseSelected() (a result, no
+ * memory, no budget, no helper call or callx), minus the cases its KERNEL_REFUSED list says the verifier
+ * refuses. The test fails when the kernel refuses a case that list does not name, so every other selected case
+ * did run there with the expected r0. If the test's rule changes, the generator fails until this mirror learns it.
+ */
+export const KERNEL_CASES_TEST = 'test/kernel_cases.test.ts';
+export const KERNEL_CASES_TITLE = 'the case corpus in the Linux kernel: every case it runs returns the expected r0';
+const KERNEL_CASE_RULE = [
+  'if (tc.result === undefined || tc.mem !== undefined || tc.options.budget !== undefined) return false;',
+  'if (insns[i].code === OP_CALLX || (insns[i].code === OP_CALL && insns[i].src !== BPF_PSEUDO_CALL)) return false;',
+];
+
+/** The kernel_cases test's selection rule and refusal list, or null (with a problem) when they cannot be read. */
+function kernelCaseRule(problems: string[]): { refused: Set<string> } | null {
+  const text = fileText(KERNEL_CASES_TEST);
+  if (text === null) return null;
+  const why = citeProblem({ file: KERNEL_CASES_TEST, title: KERNEL_CASES_TITLE }, 'kernel');
+  if (why !== null) { problems.push(`kernel case runs: ${why}`); return null; }
+  const unknown = KERNEL_CASE_RULE.filter((l) => !text.includes(l));
+  if (unknown.length > 0) {
+    problems.push(`${KERNEL_CASES_TEST} selects cases by a rule tools/feature-matrix.ts does not know (missing: ${unknown.join(' ')}): teach kernelCaseSelected() that rule`);
+    return null;
+  }
+  const block = /\/\/ BEGIN KERNEL_REFUSED\n([\s\S]*?)\/\/ END KERNEL_REFUSED/.exec(text);
+  if (block === null) { problems.push(`${KERNEL_CASES_TEST} has no // BEGIN KERNEL_REFUSED ... // END KERNEL_REFUSED list`); return null; }
+  return { refused: new Set([...block[1].matchAll(/^\s*'([^']+\.data)':/gm)].map((m) => m[1])) };
+}
+
+/** Mirror of kernelCaseSelected() in test/kernel_cases.test.ts. */
+function kernelCaseSelected(tc: ReturnType<typeof readCase>, insns: readonly Insn[]): boolean {
+  if (tc.result === undefined || tc.mem !== undefined || tc.options.budget !== undefined) return false;
+  for (let i = 0; i < insns.length; i++) {
+    if (insns[i].code === OP_CALLX || (insns[i].code === OP_CALL && insns[i].src !== BPF_PSEUDO_CALL)) return false;
+    if (insns[i].code === OP_LDDW) i++;
+  }
+  return true;
+}
+
+interface CaseUse { interp: string[]; jit: string[]; kernel: string[] }
 
 /** Variant key -> case files (relative to test/cases) using it, for each engine. */
 function caseUsage(problems: string[]): Map<string, CaseUse> {
   const dir = join(ROOT, 'test/cases');
   const use = new Map<string, CaseUse>();
+  const kernelRule = kernelCaseRule(problems);
   for (const file of listFiles(dir, '.data')) {
     const rel = relative(dir, file);
     let insns: Insn[];
+    let inKernel = false;
     try {
       const tc = readCase(file);
       insns = tc.asm !== undefined ? assemble(tc.asm) : decode(tc.raw!);
+      inKernel = kernelRule !== null && kernelCaseSelected(tc, insns) && !kernelRule.refused.has(rel);
     } catch (e) {
       problems.push(`test/cases/${rel}: does not parse or assemble: ${(e as Error).message}`);
       continue;
@@ -214,9 +256,10 @@ function caseUsage(problems: string[]): Map<string, CaseUse> {
     for (const ins of validSlots(insns)) keys.add(variantKey(ins));
     for (const k of keys) {
       let u = use.get(k);
-      if (u === undefined) use.set(k, (u = { interp: [], jit: [] }));
+      if (u === undefined) use.set(k, (u = { interp: [], jit: [], kernel: [] }));
       u.interp.push(rel);
       if (!skipJit) u.jit.push(rel);
+      if (inKernel) u.kernel.push(rel);
     }
   }
   return use;
@@ -649,9 +692,11 @@ export function generate(): Matrix {
   out.push('## Instructions (RFC 9669, cpu v1-v4)', '',
     'Computed: every case file under `test/cases/` is assembled and each valid instruction variant it contains is',
     'recorded. Interpreter: `cases.test.ts` runs every case; JIT: `jit_cases.test.ts` runs every case on the JIT',
-    '(cases it skips are not counted). Kernel: the clang objects that kernel tests run in Linux are disassembled;',
-    '"same results" means the kernel runs the object and tsbpf must agree (return value, packet, maps), "load only"',
-    'that the kernel verifies it. A case "uses" a variant when the instruction is in its program.', '');
+    '(cases it skips are not counted). Kernel: `kernel_cases.test.ts` runs the cases that need no memory, helper or',
+    'budget in Linux as XDP programs and requires the case\'s r0 (cases the verifier refuses are not counted); else',
+    'the clang objects that kernel tests run in Linux are disassembled: "same results" means the kernel runs the',
+    'object and tsbpf must agree (return value, packet, maps), "load only" that the kernel verifies it. A case',
+    '"uses" a variant when the instruction is in its program.', '');
   let group = '';
   let vt: Tally = { rows: 0, interp: 0, jit: 0, kernel: 0 };
   let rows: string[][] = [];
@@ -678,7 +723,10 @@ export function generate(): Matrix {
     const interp = casesCell(u?.interp, extra?.interp, `instruction ${v.name}`);
     const jitRuns = ju.variants.get(v.key);
     const jit = (u?.jit.length ?? 0) === 0 && jitRuns !== undefined ? runsCell(jitRuns, '') : casesCell(u?.jit, extra?.jit, `instruction ${v.name} (JIT)`, 'jit');
-    const kernel = runsCell(ku.variants.get(v.key), 'not yet: no kernel-run object uses it');
+    const kernelCases = u?.kernel ?? [];
+    const kernel = kernelCases.length > 0
+      ? `✓ same results: \`${short(KERNEL_CASES_TEST)}\` › ${KERNEL_CASES_TITLE} (${kernelCases.length} case${kernelCases.length > 1 ? 's' : ''}, e.g. \`cases/${kernelCases[0]}\`)`
+      : runsCell(ku.variants.get(v.key), 'not yet: no kernel-run object or case uses it');
     rows.push([v.name, `\`${v.encoding}\``, interp, jit, kernel]);
     vt.rows++;
     if (ok(interp)) vt.interp++;
