@@ -41,10 +41,11 @@ const USAGE = `usage: tsbpf bench [--engine interp|jit|both] [--kernel] [--json]
                    [--cases ID,ID...] [--cpu N|none]
   --engine   engines to measure (both by default)
   --kernel   also run the same objects in the kernel (bpftool prog run, BPF_PROG_TEST_RUN with repeat)
-  --repeat   runs per sample (default ${200_000}; heavy cases run fewer, see the weight column of --json)
+  --repeat   runs per sample (default 200000; heavy cases run fewer: each row's repeat in --json)
   --rounds   interleaved rounds; the table shows the median (default 9)
   --cases    only these cases (ids: see --json or the list below)
   --cpu      pin tsbpf's main thread and the kernel runs to this CPU (default 0; none: no pinning)
+  --quiet    no progress line on stderr (drawn only on a terminal)
 cases: ${'%CASES%'}
 `;
 
