@@ -4,7 +4,9 @@
 // in K and X forms (signed div/mod, movsx, le/be/bswap), every JMP/JMP32 condition, ja/gotol, lddw, loads
 // (incl. sign-extending) and stores of every size on the stack and the buffer (rarely out of bounds), all
 // atomics, LD_ABS/LD_IND, helper calls and callx, bounded loops, and local calls to subprograms (a DAG, so no
-// recursion; a rare deep chain hits the 8-frame limit).
+// recursion; a rare deep chain hits the 8-frame limit). With `tail`, also bpf_tail_call (helper 12, or callx)
+// through a given prog array with a random index (sometimes out of range), from the program and from its
+// subprograms, with r1 = the buffer as ctx.
 //
 // Register conventions (so that programs stay meaningful): r9 = the buffer (never written), r8 = loop
 // counter (written only by loop headers/latches), r10 = frame pointer; random destinations are r0..r7.
@@ -129,7 +131,10 @@ function cond(r: Rng, b: Body, l: number): void {
   else b.jump(cls | op, d, 0, r.imm(), l);
 }
 
-interface Ctx { fn: number; nfns: number; depth: number }
+/** A prog array the generated code tail-calls through: its handle and size. */
+export interface TailOpts { handle: number; slots: number }
+
+interface Ctx { fn: number; nfns: number; depth: number; tail?: TailOpts }
 
 /** A random straight-line-or-branching region of about n instructions (recursive for loops/branches). */
 function region(r: Rng, b: Body, n: number, c: Ctx, inLoop: boolean): void {
@@ -178,12 +183,15 @@ function region(r: Rng, b: Body, n: number, c: Ctx, inLoop: boolean): void {
     } else if (w < 92 && c.fn + 1 < c.nfns) { // call a later subprogram (patched in finish)
       b.calls.push({ at: b.out.length, fn: c.fn + 1 + r.int(c.nfns - c.fn - 1) });
       b.emit(insn(0x85, 0, 1, 0, 0));
+    } else if (c.tail !== undefined && w >= 92 && w < 96) { // bpf_tail_call(ctx = buffer, array, index)
+      b.emit(insn(0xbf, 1, 9), ...lddw(2, BigInt(c.tail.handle)), insn(0xb7, 3, 0, 0, r.int(c.tail.slots + 2)));
+      if (r.chance(0.2)) b.emit(insn(0xb7, 6, 0, 0, 12), insn(0x8d, 6)); else b.emit(insn(0x85, 0, 0, 0, 12));
     } else alu(r, b);
   }
 }
 
 /** One random valid program with its input buffer. */
-export function generate(seed: number, size = 40): GenProgram {
+export function generate(seed: number, size = 40, tail?: TailOpts): GenProgram {
   const r = new Rng(seed);
   const nfns = 1 + r.int(4);
   const bodies: Body[] = [];
@@ -193,7 +201,7 @@ export function generate(seed: number, size = 40): GenProgram {
       b.emit(insn(0xbf, 9, 1)); // r9 = buffer
       for (let k = 0; k <= 8; k++) if (k !== 1 && r.chance(0.7)) b.emit(...lddw(k, r.big()));
     }
-    region(r, b, f === 0 ? size : 3 + r.int(size / 2), { fn: f, nfns, depth: 0 }, false);
+    region(r, b, f === 0 ? size : 3 + r.int(size / 2), { fn: f, nfns, depth: 0, tail }, false);
     // fold some state into r0 before the exit
     for (let k = 1; k <= 8; k++) if (r.chance(0.3)) b.emit(insn(r.pick([0x0f, 0xaf, 0x1f]), 0, k));
     b.emit(insn(0x95));

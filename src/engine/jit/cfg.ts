@@ -40,6 +40,8 @@ export const R0_R5 = 0x3f;
 /** Registers r0..r9: what can travel into a subprogram (and what a tail call hands to its target). */
 export const R0_R9 = 0x3ff;
 
+const R0_R10 = 0x7ff;
+
 /** Helper id of bpf_tail_call. */
 export const TAIL_CALL_ID = 12;
 
@@ -67,8 +69,9 @@ export function regUse(p: Program, pc: number): { read: number; write: number } 
     }
     case K_JCOND: return { read: bd | ((c & 0x08) !== 0 ? bs : 0), write: 0 };
     // a tail call hands every register to its target, so it reads r0..r9 (the target sees them as they are)
-    case K_CALL: return s === 0 ? { read: p.imm[pc] === TAIL_CALL_ID ? R0_R9 : R0_R5, write: R0_R5 } : { read: 0, write: 0 };
-    case K_CALLX: return { read: R0_R9 | bd, write: R0_R5 };
+    // (r10 too: the target's frame pointer is the caller's)
+    case K_CALL: return s === 0 ? { read: p.imm[pc] === TAIL_CALL_ID ? R0_R10 : R0_R5, write: R0_R5 } : { read: 0, write: 0 };
+    case K_CALLX: return { read: R0_R10 | bd, write: R0_R5 };
     case K_EXIT: return { read: 1, write: 0 };
     case K_LDDW: return { read: 0, write: bd };
     case K_LDABS: return { read: (c & 0x40) !== 0 ? bs : 0, write: R0_R5 };

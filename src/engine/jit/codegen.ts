@@ -849,7 +849,7 @@ class FnGen {
     c.op(Op.i64_extend_i32_s).tee(t).i64(0).op(Op.i64_lt_s);
     c.get(t).i64(size).op(Op.i64_add).i32(0).mem(Op.i64_load32_u, jb + JB_PKT_LEN).op(Op.i64_gt_s);
     c.op(Op.i32_or).if_();
-    this.trap(TRAP_LDABS, pc);
+    this.trap(TRAP_LDABS, pc, () => c.get(this.tccL)); // the run ends here: hand over the tail-call count
     c.end();
     c.i32(0).mem(Op.i32_load, jb + JB_PKT_ADDR).get(t).op(Op.i32_wrap_i64).op(Op.i32_add);
     if (size === 1) c.mem(Op.i64_load8_u, 0);

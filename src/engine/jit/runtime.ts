@@ -419,6 +419,7 @@ export class Jit {
       case TRAP_ATOMIC: throw new BpfError('EINVAL', `insn ${pc}: invalid atomic operation 0x${(a >>> 0).toString(16)}`, pc);
       case TRAP_LDABS:
         vm.lo[0] = 0; vm.hi[0] = 0;
+        if (vm.env !== undefined) vm.env.tailCallCount = a;
         throw HALT;
       case TRAP_BUDGET: {
         // the segment starting at pc could not be paid for: the first unpaid instruction is number `a` in it
