@@ -1,13 +1,13 @@
 // `tsbpf run FILE`: run one program (assembly text or raw bytes) in the interpreter with optional input
 // memory (r1 = its address, r2 = its length; it is also the packet for LD_ABS/LD_IND), and print r0.
 // `--trace` prints every executed instruction with the registers it changed (interpreter only).
-// `--engine interp|jit` picks the engine (interp by default).
+// `--engine interp|jit` picks the engine (default: TSBPF_ENGINE, else the JIT; with --trace the interpreter).
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BpfError } from '../errors.js';
 import { formatInsn } from '../isa/disasm.js';
-import { Vm, type TraceEvent } from '../engine/vm.js';
+import { Vm, defaultEngine, type TraceEvent } from '../engine/vm.js';
 import { PERM_RW } from '../vm/memory.js';
 import { parseHex, readProgram } from './input.js';
 
@@ -21,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
       mem: { type: 'string' },
       'mem-file': { type: 'string' },
       trace: { type: 'boolean', default: false },
-      engine: { type: 'string', default: 'interp' },
+      engine: { type: 'string' },
       budget: { type: 'string' },
       syntax: { type: 'string', default: 'llvm' },
     },
@@ -40,7 +40,8 @@ export async function main(argv: string[]): Promise<number> {
   if (values.mem !== undefined) mem = parseHex(values.mem, '--mem');
   if (values['mem-file'] !== undefined) mem = new Uint8Array(readFileSync(values['mem-file']));
 
-  const engine = values.engine;
+  // default: TSBPF_ENGINE or the JIT; --trace is an interpreter feature, so it picks the interpreter
+  const engine = values.engine ?? (values.trace ? 'interp' : defaultEngine());
   if (engine !== 'interp' && engine !== 'jit') throw new BpfError('EINVAL', `--engine must be interp or jit, not '${engine}'`);
   if (values.trace && engine === 'jit') throw new BpfError('EOPNOTSUPP', '--trace needs the interpreter engine (--engine interp)');
   const vm = new Vm({ budget, engine });
