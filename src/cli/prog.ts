@@ -11,7 +11,7 @@
 //   --tail MAP:INDEX=PROG (repeatable) fills slot INDEX of the object's prog array MAP before the run, PROG
 //   being a program of the same object or OTHER.o:NAME, loaded from another object into the same runtime
 //   (that object's maps are its own); a `Tail calls:` line (and "tail_calls" in --json) names the slots set;
-//   --engine interp|jit picks the engine that runs the programs (default: the runtime's, TSBPF_ENGINE or interp).
+//   --engine interp|jit picks the engine that runs the programs (default: TSBPF_ENGINE, else the JIT).
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -25,7 +25,7 @@ import { BpfRuntime } from '../syscall/runtime.js';
 const USAGE = `usage: tsbpf xdp run --obj OBJ --prog NAME [--prog NAME]... --pcap IN [--out OUT] [--pass-out FILE]
                     [--policy single|libxdp|mprog] [--prio NAME=N]... [--actions NAME=ACT[,ACT]...]...
                     [--mtu N] [--engine interp|jit] [--json]
-  --engine    engine that runs the programs (default: the runtime's, TSBPF_ENGINE or interp)
+  --engine    engine that runs the programs (default: TSBPF_ENGINE, else the JIT)
   --out       frames that leave the interface (XDP_TX, redirects to it), as pcap
   --pass-out  frames handed to the host side (XDP_PASS), as pcap
   ACT         aborted, drop, pass, tx, redirect or a number (libxdp chain_call_actions)
