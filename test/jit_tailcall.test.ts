@@ -311,3 +311,24 @@ test('jit hot path: 200k packets with a tail call and a chain hop cause no garba
   void keep;
   assert.equal(await gcDuring(() => { batch(200000); }), 0);
 });
+
+test('jit: a tail call from code that moved r10 reaches a target compiled with unchecked stack accesses: same EFAULT', () => {
+  const outcomes: string[] = [];
+  for (const engine of ENGINES) {
+    const rt = new BpfRuntime({ engine });
+    const pa = rt.mapCreate({ mapType: BPF_MAP_TYPE.BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapName: 'pa' });
+    const vm = rt.vm;
+    // r10-relative accesses inside the frame are compiled without a check (the frame pointer is trusted)
+    const targetFd = rt.progLoad({ progType: XDP, license: 'GPL', insns: assemble('*(u64 *)(r10 - 8) = 7\nr0 = *(u64 *)(r10 - 8)\nexit') });
+    rt.mapUpdateElem({ mapFd: pa, key: u32le(0), value: u32le(targetFd) });
+    const handle = rt.mapFromFd('test', pa).handle;
+    const run = (r10: string): string => {
+      const caller = vm.loadUnchecked(assemble(`${r10}\nr2 = 0x${handle.toString(16)} ll\nr3 = 0\ncall 12\nr0 = 1\nexit`));
+      rt.env.beginRun(XDP, 0);
+      try { return String(vm.run(caller, 0n)); } catch (e) { return (e as Error).message; }
+    };
+    outcomes.push(`${run('r0 = 0')} | ${run('r10 = 4096')} | ${run('r10 += -512')}`);
+  }
+  assert.equal(outcomes[0], '7 | EFAULT: insn 0: invalid memory access: write of 8 bytes at 0xff8 | 7');
+  assert.equal(outcomes[1], outcomes[0]);
+});
