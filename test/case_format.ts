@@ -13,7 +13,8 @@
 //
 // bpf_conformance's "-- no register offset"/"-- c" sections are accepted and ignored.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface TestCase {
   file: string;
@@ -184,4 +185,15 @@ function parseRaw(body: Array<{ n: number; text: string }>, file: string): Uint8
   }
   if (out.length === 0) throw new CaseFormatError(file, body[0]?.n ?? 0, '"-- raw" section is empty');
   return Uint8Array.from(out);
+}
+
+/** Every case file (*.data) under `dir`, recursively, in a stable sorted order. */
+export function listCases(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...listCases(p));
+    else if (name.endsWith('.data')) out.push(p);
+  }
+  return out;
 }

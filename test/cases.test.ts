@@ -11,58 +11,27 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { BpfError } from '../src/errors.js';
 import { assemble } from '../src/isa/asm.js';
 import { disassemble } from '../src/isa/disasm.js';
 import { decode, encode, insnError, type Insn } from '../src/isa/insn.js';
-import { Vm } from '../src/engine/vm.js';
-import { PERM_RW } from '../src/vm/memory.js';
-import { type TestCase, CaseFormatError, parseCase, readCase } from './case_format.js';
+import { defaultEngine } from '../src/engine/vm.js';
+import { type TestCase, CaseFormatError, listCases, parseCase, readCase } from './case_format.js';
+import { runCaseOn } from './gen/env.js';
 import { GEN_DIRS, casesDir, generate } from './cases/gen.js';
 
 const ROOT = casesDir();
 
-function listCases(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...listCases(p));
-    else if (name.endsWith('.data')) out.push(p);
-  }
-  return out;
-}
-
-/** The bpf_conformance unwind helper: r0 = r1; if r1 == 0 the program stops with r0 = 0. */
-function unwindHelper(vm: Vm): void {
-  vm.lo[0] = vm.lo[1];
-  vm.hi[0] = vm.hi[1];
-  if (vm.lo[1] === 0 && vm.hi[1] === 0) vm.halted = true;
-}
 
 function program(tc: TestCase): Insn[] {
   return tc.asm !== undefined ? assemble(tc.asm) : decode(tc.raw!);
 }
 
-/** Run a parsed case; returns r0 or throws what the runtime threw. */
+/** Run a parsed case on the default engine; returns r0 or throws what the runtime threw. */
 export function runCase(tc: TestCase, insns: Insn[]): bigint {
-  const vm = new Vm({ budget: tc.options.budget });
-  vm.helpers[5] = unwindHelper;
-  let r1 = 0n, r2 = 0n;
-  if (tc.mem !== undefined && tc.mem.length > 0) {
-    // Leave an unmapped gap after the stack region (allocated first, by the Vm) so that an access just
-    // below the input memory faults instead of landing on the top of the stack.
-    vm.space.alloc(64);
-    const addr = vm.space.alloc(tc.mem.length);
-    vm.space.write(addr, tc.mem);
-    vm.space.mapRegion(addr, tc.mem.length, PERM_RW);
-    vm.setPacket(addr, tc.mem.length);
-    r1 = BigInt(addr);
-    r2 = BigInt(tc.mem.length);
-  }
-  const prog = vm.load(insns);
-  return vm.run(prog, r1, r2);
+  return runCaseOn(defaultEngine(), insns, tc.mem, tc.options.budget);
 }
 
 const hex = (v: bigint): string => '0x' + v.toString(16);

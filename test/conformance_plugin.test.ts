@@ -6,25 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assemble } from '../src/isa/asm.js';
 import { decode, encode } from '../src/isa/insn.js';
-import { readCase, type TestCase } from './case_format.js';
+import { listCases, readCase, type TestCase } from './case_format.js';
 import { casesDir } from './cases/gen.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-function listCases(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...listCases(p));
-    else if (name.endsWith('.data')) out.push(p);
-  }
-  return out;
-}
 
 /** bpf_conformance's encoding: each byte as two lowercase hex digits followed by two spaces. */
 const conformanceHex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0') + '  ').join('');

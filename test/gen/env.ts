@@ -26,8 +26,8 @@ export interface CaseRun {
   insnCount: number;
 }
 
-/** Run `insns` (validated) on one engine in the case environment; never throws a BpfError. */
-export function runInCaseEnv(engine: Engine, insns: Insn[], mem: Uint8Array | undefined, budget: number | undefined): CaseRun {
+/** A Vm in the case environment: r1/r2 for `mem` (after a 64-byte unmapped gap, so an access just below it faults). */
+function caseVm(engine: Engine, mem: Uint8Array | undefined, budget: number | undefined): { vm: Vm; r1: bigint; r2: bigint; addr: number } {
   const vm = new Vm({ budget, engine });
   vm.helpers[5] = unwindHelper;
   let r1 = 0n, r2 = 0n, addr = 0;
@@ -40,6 +40,18 @@ export function runInCaseEnv(engine: Engine, insns: Insn[], mem: Uint8Array | un
     r1 = BigInt(addr);
     r2 = BigInt(mem.length);
   }
+  return { vm, r1, r2, addr };
+}
+
+/** Run `insns` on one engine in the case environment; returns r0 or throws what the runtime threw. */
+export function runCaseOn(engine: Engine, insns: Insn[], mem: Uint8Array | undefined, budget: number | undefined): bigint {
+  const { vm, r1, r2 } = caseVm(engine, mem, budget);
+  return vm.run(vm.load(insns), r1, r2);
+}
+
+/** Run `insns` (validated) on one engine in the case environment; never throws a BpfError. */
+export function runInCaseEnv(engine: Engine, insns: Insn[], mem: Uint8Array | undefined, budget: number | undefined): CaseRun {
+  const { vm, r1, r2, addr } = caseVm(engine, mem, budget);
   let outcome: Outcome;
   try {
     outcome = { r0: vm.run(vm.load(insns), r1, r2) };
