@@ -24,7 +24,7 @@ loop:   add r0, r1
 interface Case { name: string; text: string; mem?: Uint8Array; runs: number }
 
 function measure(c: Case): { insnsPerRun: number; nsPerRun: number; mips: number } {
-  const vm = new Vm();
+  const vm = new Vm({ engine: 'interp' });
   const prog = vm.load(assemble(c.text));
   let addr = 0;
   const len = c.mem?.length ?? 0;
