@@ -10,7 +10,13 @@ import assert from 'node:assert/strict';
 import { insn, lddw, type Insn } from '../src/isa/insn.js';
 import { Vm, type Engine } from '../src/engine/vm.js';
 import { BpfError } from '../src/errors.js';
-import { PERM_READ, PERM_RW } from '../src/vm/memory.js';
+import { AddressSpace, PERM_READ, PERM_RW } from '../src/vm/memory.js';
+import { assemble } from '../src/isa/asm.js';
+import { MapRegistry } from '../src/maps/map.js';
+import { attachEnv } from '../src/helpers/table.js';
+import { ManualClock } from '../src/helpers/env.js';
+import { testRun } from '../src/hooks/index.js';
+import { BPF_PROG_TYPE } from '../src/uapi/bpf.js';
 import { Bytes } from '../src/engine/jit/wasm.js';
 
 const I = insn;
@@ -192,6 +198,84 @@ test('the JIT\'s region cache never outlives a region change (between runs and i
   assert.equal(w.run(st), 7n);
   w.space.setRegion(w.stackRegion, w.stackBase, 4096 - 512, PERM_RW);
   assert.throws(() => w.run(st), /EFAULT: insn 0: invalid memory access: write of 8 bytes/);
+});
+
+test('AddressSpace.generation moves with every region-table change and memory growth, not with plain allocation', () => {
+  const sp = new AddressSpace(2);
+  const g0 = sp.generation;
+  const a = sp.alloc(64);
+  assert.equal(sp.generation, g0); // fits the initial pages: nothing a cache depends on changed
+  const id = sp.mapRegion(a, 64, PERM_RW);
+  const g1 = sp.generation;
+  assert.ok(g1 > g0);
+  sp.setRegion(id, a, 32, PERM_RW);
+  const g2 = sp.generation;
+  assert.ok(g2 > g1);
+  sp.setRegion(id, a, 32, PERM_RW); // the same bounds again (a packet of the same size): nothing changed
+  assert.equal(sp.generation, g2);
+  sp.setRegion(id, a, 32, PERM_READ);
+  assert.ok(sp.generation > g2);
+  sp.setRegion(id, a, 32, PERM_RW);
+  sp.unmapRegion(id);
+  const g3 = sp.generation;
+  assert.ok(g3 > g2);
+  sp.alloc(4 * 65536); // grows the memory
+  assert.ok(sp.generation > g3);
+});
+
+test('the JIT\'s region cache survives helpers that leave the region table alone and never a packet move (adjust_head/tail)', () => {
+  // Each program first reads the packet (the JIT caches its region), calls a helper, then reads again.
+  const run = (engine: Engine, text: string): Outcome => {
+    const vm = new Vm({ engine });
+    const reg = new MapRegistry(vm.space);
+    attachEnv(vm, reg, { clock: new ManualClock(5), prandomSeed: 1 });
+    const pkt = Uint8Array.from({ length: 64 }, (_, i) => i + 1);
+    return outcome(() => BigInt(testRun(vm, { type: BPF_PROG_TYPE.BPF_PROG_TYPE_XDP, program: vm.load(assemble(text)) }, { dataIn: pkt }).retval));
+  };
+  const cmp = (text: string): Outcome => {
+    // the engines lay the address space out differently (the JIT block): compare faults without the address
+    const strip = (o: Outcome): Outcome => ('error' in o ? { ...o, error: o.error.replace(/ at 0x[0-9a-f]+$/, '') } : o);
+    const i = strip(run('interp', text)), j = strip(run('jit', text));
+    assert.deepEqual(j, i, `jit differs from the interpreter on ${text}`);
+    return i;
+  };
+  const pre = `
+    r6 = r1
+    r7 = *(u32 *)(r6 + 0)
+    r8 = *(u32 *)(r6 + 4)
+    r0 = *(u8 *)(r7 + 0)
+    r0 = *(u8 *)(r8 - 1)
+    r1 = r6`;
+  // bpf_ktime_get_ns changes nothing: the old bounds still hold and the reads after it see the packet
+  assert.deepEqual(cmp(`${pre}\ncall 5\nr0 = *(u8 *)(r7 + 1)\nr1 = *(u8 *)(r8 - 1)\nr0 += r1\nexit`), { r0: 2n + 64n });
+  // adjust_head(+14) shrinks from the front: the old data pointer is now below the packet region
+  const head = cmp(`${pre}\nr2 = 14\ncall 44\nr0 = *(u8 *)(r7 + 0)\nexit`);
+  assert.equal((head as { code: string }).code, 'EFAULT');
+  assert.match((head as { error: string }).error, /^EFAULT: insn 8: invalid memory access: read of 1 bytes$/);
+  // ... while the new data (old + 14) still reads
+  assert.deepEqual(cmp(`${pre}\nr2 = 14\ncall 44\nr0 = *(u8 *)(r7 + 14)\nexit`), { r0: 15n });
+  // adjust_tail(-10) shrinks the end: the old last byte is past the new data_end
+  const tail = cmp(`${pre}\nr2 = -10\ncall 65\nr0 = *(u8 *)(r8 - 1)\nexit`);
+  assert.equal((tail as { code: string }).code, 'EFAULT');
+  assert.match((tail as { error: string }).error, /^EFAULT: insn 8: invalid memory access: read of 1 bytes$/);
+  assert.deepEqual(cmp(`${pre}\nr2 = -10\ncall 65\nr0 = *(u8 *)(r8 - 11)\nexit`), { r0: 54n });
+  // the caches also survive from one run to the next while the table is unchanged: a shorter packet on the
+  // same Vm moves the packet region, and byte 40 of a 32-byte packet must fault on both engines
+  const seq = (engine: Engine): Outcome[] => {
+    const vm = new Vm({ engine });
+    attachEnv(vm, new MapRegistry(vm.space), { clock: new ManualClock(5), prandomSeed: 1 });
+    const prog = vm.load(assemble('r2 = *(u32 *)(r1 + 0)\nr0 = *(u8 *)(r2 + 40)\nexit'));
+    return [64, 64, 32, 64].map((n) => {
+      const o = outcome(() => BigInt(testRun(vm, { type: BPF_PROG_TYPE.BPF_PROG_TYPE_XDP, program: prog }, {
+        dataIn: Uint8Array.from({ length: n }, (_, i) => i + 1),
+      }).retval));
+      return 'error' in o ? { ...o, error: o.error.replace(/ at 0x[0-9a-f]+$/, '') } : o;
+    });
+  };
+  const s = seq('interp');
+  assert.deepEqual(s[0], { r0: 41n });
+  assert.equal((s[2] as { code: string }).code, 'EFAULT');
+  assert.deepEqual(seq('jit'), s);
 });
 
 test('bpf-to-bpf calls: registers in and out, r6-r9 and r10 restored, own frames, 9th frame E2BIG', () => {

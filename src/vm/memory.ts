@@ -34,6 +34,12 @@ export class AddressSpace {
   readonly regEnd = new Float64Array(MAX_REGIONS);
   readonly regPerm = new Uint8Array(MAX_REGIONS);
   regCount = 0;
+  /**
+   * Bumped by every change to the region table (map, move/resize, unmap) and by memory growth, so that an
+   * engine holding a copy of some region's bounds (the JIT's region caches) can keep it across a helper call
+   * that left the generation unchanged, and must drop it otherwise.
+   */
+  generation = 0;
   private readonly freeRegions: number[] = [];
 
   constructor(initialPages = 16) {
@@ -66,6 +72,7 @@ export class AddressSpace {
       if (cur + need > MAX_PAGES) throw new BpfError('ENOMEM', `address space exhausted allocating ${size} bytes`);
       this.memory.grow(Math.min(grow, MAX_PAGES - cur));
       this.refresh();
+      this.generation++;
     }
     this.top = end;
     return addr;
@@ -89,9 +96,12 @@ export class AddressSpace {
 
   /** Move or resize a region in place (used for packet buffers whose bounds change per run). */
   setRegion(id: number, start: number, len: number, perm: number): void {
+    // the same bounds again (a packet of the same geometry each run) change nothing a cache relies on
+    if (this.regStart[id] === start && this.regEnd[id] === start + len && this.regPerm[id] === perm && perm !== 0) return;
     this.regStart[id] = start;
     this.regEnd[id] = start + len;
     this.regPerm[id] = perm;
+    this.generation++;
   }
 
   unmapRegion(id: number): void {
@@ -99,6 +109,7 @@ export class AddressSpace {
     this.regStart[id] = 0;
     this.regEnd[id] = 0;
     this.freeRegions.push(id);
+    this.generation++;
   }
 
   /**

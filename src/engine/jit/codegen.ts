@@ -31,9 +31,13 @@ import {
 
 
 // Layout of the JIT block (an allocation in the address space that no region maps, so programs cannot
-// reach it): register scratch for helper calls, the three region caches, the budget counter, the packet.
+// reach it): register scratch for helper calls, the region caches, the budget counter, the packet.
 export const JB_REGS = 0;
-/** Region caches: [start, end) as i64 pairs for read (1), write (2), read-write (3). */
+/**
+ * Region caches: [start, end) as i64 pairs for read (1), write (2), read-write (3), two entries each (the
+ * most recent first), so that a parser alternating between the packet and ctx or a map value does not
+ * send every other access to the slow path. Entry 0 at JB_CACHE, entry 1 at JB_CACHE2.
+ */
 export const JB_CACHE = 96;
 export const JB_LEFT = 144;
 export const JB_PKT_ADDR = 152;
@@ -50,7 +54,8 @@ export const JB_CHAIN = 172;
 export const JB_CTX = 176;
 /** CPU of the run (per-CPU array lookups). */
 export const JB_CPU = 180;
-export const JB_SIZE = 192;
+export const JB_CACHE2 = 192;
+export const JB_SIZE = 240;
 
 /** The entry type every program shares: r0..r10, depth, tail-call count -> r0..r5, tail-call count. */
 export const MAIN_PARAMS = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32];
@@ -59,7 +64,7 @@ export const MAIN_RESULTS = [I64, I64, I64, I64, I64, I64, I32];
 const TC_MAX = 33;
 /** Frames of one program (MAX_CALL_FRAMES) and of a run (vm.ts MAX_RUN_FRAMES). */
 const FRAMES = 8, RUN_FRAMES = 8 + 33 * 7;
-export const cacheOffset = (perm: number): number => JB_CACHE + (perm - 1) * 16;
+export const cacheOffset = (perm: number, entry = 0): number => (entry === 0 ? JB_CACHE : JB_CACHE2) + (perm - 1) * 16;
 
 // Imports (function indices).
 export const IMP_HELPER = 0, IMP_MEMSLOW = 1, IMP_TRAP = 2, IMP_FRAMETOP = 3;
@@ -150,11 +155,13 @@ export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuff
       for (const size of [1, 2, 4, 8]) {
         const idx = mb.declareFunc([I64, I32, I32], [I32]);
         checkers.set(perm * 16 + size, idx);
-        const k = new Code(64), at = o.jb + cacheOffset(perm);
+        const k = new Code(64), at = o.jb + cacheOffset(perm), at2 = o.jb + cacheOffset(perm, 1);
         k.get(0).get(1).op(Op.i64_extend_i32_s).op(Op.i64_add).tee(3).i32(0).mem(Op.i64_load, at).op(Op.i64_lt_s);
         k.get(3).i64(size).op(Op.i64_add).i32(0).mem(Op.i64_load, at + 8).op(Op.i64_gt_s).op(Op.i32_or).if_();
+        k.get(3).i32(0).mem(Op.i64_load, at2).op(Op.i64_lt_s);
+        k.get(3).i64(size).op(Op.i64_add).i32(0).mem(Op.i64_load, at2 + 8).op(Op.i64_gt_s).op(Op.i32_or).if_();
         k.get(2).get(0).op(Op.i32_wrap_i64).get(0).i64(32).op(Op.i64_shr_u).op(Op.i32_wrap_i64).get(1).i32(size).i32(perm).call(IMP_MEMSLOW);
-        k.end().get(3).op(Op.i32_wrap_i64).end();
+        k.end().end().get(3).op(Op.i32_wrap_i64).end();
         mb.setFunc(idx, [I64], k);
       }
     }
@@ -189,13 +196,18 @@ export function compileModule(cfg: Cfg, o: CodegenOptions): Uint8Array<ArrayBuff
 
   // run(r1lo, r1hi, r2lo, r2hi, tail_call_count, flags, packet address, packet length, cpu) -> r0lo: sets
   // up the JIT block for the run (stores from wasm cost less than typed-array writes from JS), calls the
-  // entry, leaves r0 at JB_REGS and the final count at JB_TCC. flags: bit 0 JB_SLOW, bit 1 JB_CHAIN.
+  // entry, leaves r0 at JB_REGS and the final count at JB_TCC. flags: bit 0 JB_SLOW, bit 1 JB_CHAIN, bit 2
+  // keep the region caches (the runtime knows the region table did not change since they were filled).
   const c = new Code(64);
-  for (let perm = 1; perm <= 3; perm++) c.i32(0).i64(1).mem(Op.i64_store, o.jb + cacheOffset(perm)).i32(0).i64(0).mem(Op.i64_store, o.jb + cacheOffset(perm) + 8);
+  c.get(5).i32(4).op(Op.i32_and).op(Op.i32_eqz).if_();
+  for (let perm = 1; perm <= 3; perm++) {
+    for (let e = 0; e < 2; e++) c.i32(0).i64(1).mem(Op.i64_store, o.jb + cacheOffset(perm, e)).i32(0).i64(0).mem(Op.i64_store, o.jb + cacheOffset(perm, e) + 8);
+  }
+  c.end();
   c.i32(0).i32(0).mem(Op.i32_store, o.jb + JB_TCNUM);
   c.i32(0).get(0).mem(Op.i32_store, o.jb + JB_CTX);
   c.i32(0).get(5).i32(1).op(Op.i32_and).mem(Op.i32_store, o.jb + JB_SLOW);
-  c.i32(0).get(5).i32(1).op(Op.i32_shr_u).mem(Op.i32_store, o.jb + JB_CHAIN);
+  c.i32(0).get(5).i32(1).op(Op.i32_shr_u).i32(1).op(Op.i32_and).mem(Op.i32_store, o.jb + JB_CHAIN);
   c.i32(0).get(6).mem(Op.i32_store, o.jb + JB_PKT_ADDR);
   c.i32(0).get(7).mem(Op.i32_store, o.jb + JB_PKT_LEN);
   c.i32(0).get(8).mem(Op.i32_store, o.jb + JB_CPU);
@@ -789,13 +801,17 @@ class FnGen {
       c.get(b).i32(off).i32(pc).call(this.checkers.get(perm * 16 + size)!);
       return 0;
     }
-    const at = this.o.jb + cacheOffset(perm);
+    const at = this.o.jb + cacheOffset(perm), at2 = this.o.jb + cacheOffset(perm, 1);
     c.get(b);
     if (off !== 0) c.i64(off).op(Op.i64_add);
     c.tee(this.ea).i32(0).mem(Op.i64_load, at).op(Op.i64_lt_s);
     c.get(this.ea).i64(size).op(Op.i64_add).i32(0).mem(Op.i64_load, at + 8).op(Op.i64_gt_s);
     c.op(Op.i32_or).if_();
+    c.get(this.ea).i32(0).mem(Op.i64_load, at2).op(Op.i64_lt_s);
+    c.get(this.ea).i64(size).op(Op.i64_add).i32(0).mem(Op.i64_load, at2 + 8).op(Op.i64_gt_s);
+    c.op(Op.i32_or).if_();
     c.i32(pc).get(b).op(Op.i32_wrap_i64).get(b).i64(32).op(Op.i64_shr_u).op(Op.i32_wrap_i64).i32(off).i32(size).i32(perm).call(IMP_MEMSLOW);
+    c.end();
     c.end();
     c.get(this.ea).op(Op.i32_wrap_i64);
     return 0;

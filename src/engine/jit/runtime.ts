@@ -311,7 +311,8 @@ export class Jit {
       const left = Math.max(0, Math.floor(Math.min(vm.budget!, 2 ** 53)));
       v[b + (JB_LEFT >> 2)] = left % 4294967296; v[b + (JB_LEFT >> 2) + 1] = Math.floor(left / 4294967296);
     }
-    // the rest of the JIT block is set up by the compiled run() (region caches emptied, counters, flags)
+    // the rest of the JIT block is set up by the compiled run() (counters, flags; region caches emptied
+    // unless the region table is the one they were last known consistent with, see cacheGen)
     const env = vm.env;
     let slow = 1, tcc = 0, cpu = 0;
     if (env !== undefined) {
@@ -321,7 +322,9 @@ export class Jit {
       if (res !== null && res !== this.directRes && directResolvers.has(res)) this.directRes = res;
       slow = this.notes || res === null || res !== this.directRes || vm.helpers[12] !== tailCall ? 1 : 0;
     }
-    const flags = slow | (this.chainOf !== null && !this.notes ? 2 : 0);
+    const sp = vm.space, keep = sp.generation === this.cacheGen ? 4 : 0;
+    this.cacheGen = -1; // until this run ends normally, the caches may not match the table
+    const flags = slow | (this.chainOf !== null && !this.notes ? 2 : 0) | keep;
     vm.halted = false;
     vm.insnCount = 0;
     let lo: number;
@@ -330,6 +333,8 @@ export class Jit {
       const w = this.v();
       vm.lo[0] = lo; vm.hi[0] = w[b + (JB_REGS >> 2) + 1];
       if (env !== undefined) env.tailCallCount = w[b + (JB_TCC >> 2)];
+      // every helper that changed the table emptied the caches, so they hold only current bounds
+      this.cacheGen = sp.generation;
     } catch (e) {
       if (e !== HALT) throw e;
       lo = vm.lo[0];
@@ -338,16 +343,25 @@ export class Jit {
     return lo;
   }
 
+  /**
+   * Region-table generation the region caches were consistent with when the last run ended normally (-1:
+   * unknown, e.g. a run threw - possibly from a helper that changed the table before its caches were
+   * emptied). The next run keeps the caches only if the generation is still this one.
+   */
+  private cacheGen = -1;
+
   private left(): number {
     const v = this.v(), i = (this.jb + JB_LEFT) >> 2;
     return v[i + 1] * 4294967296 + (v[i] >>> 0);
   }
 
-  /** Empty the three region caches (start 1 > end 0: nothing hits). */
+  /** Empty the region caches, both entries of each (start 1 > end 0: nothing hits). */
   private emptyCaches(v: Int32Array): void {
     for (let perm = 1; perm <= 3; perm++) {
-      const i = (this.jb + cacheOffset(perm)) >> 2;
-      v[i] = 1; v[i + 1] = 0; v[i + 2] = 0; v[i + 3] = 0;
+      for (let e = 0; e < 2; e++) {
+        const i = (this.jb + cacheOffset(perm, e)) >> 2;
+        v[i] = 1; v[i + 1] = 0; v[i + 2] = 0; v[i + 3] = 0;
+      }
     }
   }
 
@@ -367,6 +381,7 @@ export class Jit {
     vm.pc = pc;
     const env = vm.env;
     if (env !== undefined) env.tailCallCount = tcc;
+    const gen = vm.space.generation;
     fn(vm);
     let ret = env !== undefined ? env.tailCallCount : tcc;
     if (vm.halted) {
@@ -381,7 +396,11 @@ export class Jit {
     }
     v = this.v(); // the helper may have grown the memory
     for (let r = 0; r <= 5; r++) { v[b + 2 * r] = L[r]; v[b + 2 * r + 1] = H[r]; }
-    this.emptyCaches(v); // the helper may have changed the region table
+    // A cached region stays valid while the region table is unchanged: most helpers (map lookups, time,
+    // random) leave it alone, and keeping the caches spares the next accesses the slow path. A helper that
+    // moved a region (bpf_xdp_adjust_head/tail/meta via setRegion), unmapped one, or grew the memory bumped
+    // the generation, and then no cached bounds may be trusted.
+    if (vm.space.generation !== gen) this.emptyCaches(v);
     return ret;
   }
 
@@ -393,7 +412,9 @@ export class Jit {
       if (id >= 0) {
         const start = sp.regStart[id];
         if (start >= MIN_CACHED_START) {
-          const v = this.v(), i = (this.jb + cacheOffset(perm)) >> 2;
+          // the found region becomes entry 0, the previous entry 0 moves to entry 1 (the older one goes)
+          const v = this.v(), i = (this.jb + cacheOffset(perm)) >> 2, j = (this.jb + cacheOffset(perm, 1)) >> 2;
+          v[j] = v[i]; v[j + 1] = v[i + 1]; v[j + 2] = v[i + 2]; v[j + 3] = v[i + 3];
           v[i] = start; v[i + 1] = 0; v[i + 2] = sp.regEnd[id]; v[i + 3] = 0;
         }
         return;
