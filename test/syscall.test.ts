@@ -321,7 +321,7 @@ test('GET_NEXT_ID / GET_FD_BY_ID: order, ENOENT, EINVAL for start_id >= INT_MAX'
   rt.close(m2);
   assert.throws(() => rt.mapGetFdById({ mapId: id2 }), errno('ENOENT'));
   assert.throws(() => rt.close(m2), errno('EBADF'));
-  assert.throws(() => rt.objGetInfoByFd({ bpfFd: m2 }), errno('EBADF'));
+  assert.throws(() => rt.objGetInfoByFd({ bpfFd: m2 }), errno('EBADFD'));
   const used = arrayMap(rt, { mapName: 'used' });
   const uid = (rt.objGetInfoByFd({ bpfFd: used }) as MapInfo).id;
   const up = rt.progLoad({ progType: PT.BPF_PROG_TYPE_XDP, insns: bumpProg(used), license: 'GPL' });

@@ -685,6 +685,8 @@ export class BpfRuntime {
   objGetInfoByFd(attr: { bpfFd: number }): ProgInfo | MapInfo {
     const cmd = 'BPF_OBJ_GET_INFO_BY_FD';
     checkAttr(cmd, attr);
+    // The kernel answers a closed fd here with EBADFD, not the EBADF of every other command.
+    if (this.fds.get(attr.bpfFd) === undefined) fail('EBADFD', `${cmd}: fd ${attr.bpfFd} is not open`);
     const e = this.entry(cmd, attr.bpfFd);
     if (e.kind === 'prog') return progInfo(e.obj as BpfProg);
     return mapInfo(e.obj as BpfMap);
