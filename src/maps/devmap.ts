@@ -60,20 +60,23 @@ function checkIfindex(map: BpfMap, ifindex: number): number {
   return 0;
 }
 
-/** BPF_MAP_TYPE_DEVMAP: an array of devices indexed by u32. */
-export class DevMap extends BpfMap {
+/**
+ * The part DEVMAP and CPUMAP share: an array of redirect targets indexed by u32, whose 8-byte values programs
+ * may read (lookup) but never write, update or delete (the kernel's -ENOTSUPP, 524).
+ */
+abstract class RedirectArrayMap<T> extends BpfMap {
   readonly values: number;
-  private readonly targets: Array<DevTarget | null>;
+  protected readonly targets: Array<T | null>;
 
-  constructor(registry: MapRegistry, attr: MapAttr) {
+  constructor(registry: MapRegistry, attr: MapAttr, private readonly kind: string, private readonly slotKind: string) {
     super(registry, attr, false);
     this.values = this.allocBlock(8 * this.maxEntries);
     this.mapValues(this.values, 8 * this.maxEntries, PERM_READ);
-    this.targets = new Array<DevTarget | null>(this.maxEntries).fill(null);
+    this.targets = new Array<T | null>(this.maxEntries).fill(null);
   }
 
-  /** The device for `key` (bpf_redirect_map's lookup), or null. */
-  redirectTarget(key: number): DevTarget | null {
+  /** The target for `key` (bpf_redirect_map's lookup), or null. */
+  redirectTarget(key: number): T | null {
     return key >>> 0 < this.maxEntries ? this.targets[key >>> 0] : null;
   }
 
@@ -84,18 +87,25 @@ export class DevMap extends BpfMap {
 
   protected override sysLookup(keyAddr: number): number {
     const r = this.lookup(keyAddr);
-    if (r === 0) this.why = 'no device in that slot';
+    if (r === 0) this.why = `no ${this.slotKind} in that slot`;
     return r;
   }
 
   override update(_k: number, _v: number, _f: number): number {
-    this.why = 'programs cannot update a devmap';
+    this.why = `programs cannot update a ${this.kind}`;
     return -524;
   }
 
   override delete(_k: number): number {
-    this.why = 'programs cannot delete from a devmap';
+    this.why = `programs cannot delete from a ${this.kind}`;
     return -524;
+  }
+}
+
+/** BPF_MAP_TYPE_DEVMAP: an array of devices indexed by u32. */
+export class DevMap extends RedirectArrayMap<DevTarget> {
+  constructor(registry: MapRegistry, attr: MapAttr) {
+    super(registry, attr, 'devmap', 'device');
   }
 
   protected override sysUpdate(keyAddr: number, valueAddr: number, flags: number): number {
@@ -293,40 +303,9 @@ export class DevMapHash extends BpfMap {
 export const CPUMAP_MAX_QSIZE = 16384;
 
 /** BPF_MAP_TYPE_CPUMAP: index = destination CPU, value = queue size (+ program). */
-export class CpuMap extends BpfMap {
-  readonly values: number;
-  private readonly targets: Array<CpuTarget | null>;
-
+export class CpuMap extends RedirectArrayMap<CpuTarget> {
   constructor(registry: MapRegistry, attr: MapAttr) {
-    super(registry, attr, false);
-    this.values = this.allocBlock(8 * this.maxEntries);
-    this.mapValues(this.values, 8 * this.maxEntries, PERM_READ);
-    this.targets = new Array<CpuTarget | null>(this.maxEntries).fill(null);
-  }
-
-  redirectTarget(key: number): CpuTarget | null {
-    return key >>> 0 < this.maxEntries ? this.targets[key >>> 0] : null;
-  }
-
-  override lookup(keyAddr: number): number {
-    const i = this.u32At(keyAddr);
-    return i < this.maxEntries && this.targets[i] !== null ? this.values + 8 * i : 0;
-  }
-
-  protected override sysLookup(keyAddr: number): number {
-    const r = this.lookup(keyAddr);
-    if (r === 0) this.why = 'no CPU entry in that slot';
-    return r;
-  }
-
-  override update(_k: number, _v: number, _f: number): number {
-    this.why = 'programs cannot update a cpumap';
-    return -524;
-  }
-
-  override delete(_k: number): number {
-    this.why = 'programs cannot delete from a cpumap';
-    return -524;
+    super(registry, attr, 'cpumap', 'CPU entry');
   }
 
   protected override sysUpdate(keyAddr: number, valueAddr: number, flags: number): number {
